@@ -1,0 +1,482 @@
+"""The Mirakl seller endpoints the sandbox serves, and their parameters.
+
+==========  ======  ====================================  ===================
+Operation   Method  Path                                  Success
+==========  ======  ====================================  ===================
+A01         GET     /api/account                          200 shop object
+PC01        GET     /api/platform/configuration           200 ``features``
+V01         GET     /api/version                          200 ``version``
+OR11        GET     /api/orders                           200 offset paging
+OR21        PUT     /api/orders/{order_id}/accept         204
+OR23        PUT     /api/orders/{order_id}/tracking       204
+OR24        PUT     /api/orders/{order_id}/ship           204
+SH21        GET     /api/shipping/carriers                200 ``carriers``
+SH12        GET     /api/shipping/types                   200 ``shipping_types``
+ST12        GET     /api/shipments/items_to_ship          200 seek paging
+==========  ======  ====================================  ===================
+
+Errors (the server module describes the body): malformed query parameters
+answer 400 without a machine code; JSON body problems answer 400
+``VALIDATION_ERROR`` (415 when a body is sent with another Content-Type than
+``application/json``); the OR21 codes are the ones the API document lists.
+Sandbox codes where Mirakl's are UNCONFIRMED: OR23 ``CARRIER_NOT_FOUND``
+(unknown ``carrier_code``), ``TRACKING_NUMBER_REQUIRED`` (the carrier's
+tracking URL needs the number), ``ALTERNATIVE_CARRIER_DISABLED``
+(``carrier_name`` while PC01 ``disable_seller_alternative_carrier`` is on);
+OR24 ``TRACKING_MANDATORY`` (the order's shipping type has
+``mandatory_tracking`` and no tracking number was stored by OR23).
+
+PC01 sandbox convention: partial acceptance is published as
+``features.order_workflows.partial_acceptance`` (boolean; the API document
+does not name it).
+
+OR11 details: ``max`` 1..``max_page_size`` (default 10), ``offset``,
+``paginate=false`` (everything), ``sort`` ``dateCreated`` | ``dateUpdated``
+(ties broken by order id), ``order`` ``asc`` | ``desc``; comma-separated
+lists (``order_ids``, ``order_state_codes``, ``channel_codes``, references)
+also accept the parameter repeated (joined with commas, as a Spring server
+would); date windows are inclusive at both ends and ``start_update_date`` is
+moved back by ``update_date_delta_seconds``. Unknown parameters are ignored.
+
+ST12 details: seek paging with ``limit`` 1..``max_page_size`` (default 10)
+and opaque ``page_token`` strings; a token carries the filters of the first
+call, so later filters are ignored (as the API document says); sort
+``shippingDate,ASC`` (default) or ``shippingDate,DESC``.
+"""
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import unquote
+
+from . import seed
+from .amounts import TAX_MODES
+from .state import (
+    ORDER_STATES,
+    PAYMENT_WORKFLOW,
+    PAYMENT_WORKFLOWS,
+    SHIPPING,
+    SandboxError,
+    bad_request,
+    parse_datetime,
+    validation_error,
+)
+from .views import iso, render_item_to_ship, render_order
+
+API_VERSION = "3.214.0-sandbox"
+MAX_LIST_VALUES = 100
+
+
+@dataclass
+class ApiRequest:
+    """What a handler needs to know about one /api/ call."""
+
+    method: str
+    path: str
+    params: dict  # path parameters, decoded
+    query: "Query"
+    body: bytes
+    content_type: str
+
+    def json(self):
+        """The JSON body; 415 / 400 VALIDATION_ERROR when it is not one."""
+        media_type = self.content_type.split(";")[0].strip().lower()
+        if self.body.strip() and media_type != "application/json":
+            raise SandboxError(415, "The body must be sent as application/json")
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise validation_error("The body is not valid JSON") from exc
+
+
+class Query:
+    """Typed access to query parameters (400 when a value is malformed)."""
+
+    def __init__(self, raw):
+        self.raw = raw  # {name: [values]}, blank values kept
+
+    def text(self, name):
+        values = self.raw.get(name)
+        return values[0] if values and values[0] != "" else None
+
+    def integer(self, name, default, minimum=None, maximum=None):
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError as exc:
+            raise bad_request("%s must be an integer" % name) from exc
+        if minimum is not None and number < minimum:
+            raise bad_request("%s must be at least %d" % (name, minimum))
+        if maximum is not None and number > maximum:
+            raise bad_request("%s must be at most %d" % (name, maximum))
+        return number
+
+    def boolean(self, name, default=None):
+        value = self.text(name)
+        if value is None:
+            return default
+        if value.lower() not in ("true", "false"):
+            raise bad_request("%s must be true or false" % name)
+        return value.lower() == "true"
+
+    def date(self, name):
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return parse_datetime(value)
+        except ValueError as exc:
+            raise bad_request("%s is not an ISO-8601 date-time" % name) from exc
+
+    def choice(self, name, choices, default):
+        value = self.text(name)
+        if value is None:
+            return default
+        if value not in choices:
+            raise bad_request("%s must be one of %s" % (name, ", ".join(choices)))
+        return value
+
+    def csv(self, name, choices=None):
+        """Comma-separated list (repeated parameters are joined), or None."""
+        values = [v for v in self.raw.get(name, ()) if v != ""]
+        if not values:
+            return None
+        items = [item.strip() for item in ",".join(values).split(",") if item.strip()]
+        return self._checked_list(name, items, choices)
+
+    def repeated(self, name):
+        """Repeated parameter (``a=1&a=2``), or None."""
+        items = [v for v in self.raw.get(name, ()) if v != ""]
+        return self._checked_list(name, items, None) if items else None
+
+    @staticmethod
+    def _checked_list(name, items, choices):
+        if len(items) > MAX_LIST_VALUES:
+            raise bad_request("%s accepts at most %d values" % (name, MAX_LIST_VALUES))
+        if choices is not None:
+            wrong = [item for item in items if item not in choices]
+            if wrong:
+                raise bad_request("Unknown %s: %s" % (name, ", ".join(wrong)))
+        return items
+
+
+def _window(start, end, moment):
+    return (start is None or moment >= start) and (end is None or moment <= end)
+
+
+# === reference data: A01, PC01, V01, SH21, SH12 === #
+
+
+def account(state, request):
+    shippings = [
+        {
+            "shipping_zone_code": seed.SHIPPING_ZONE["code"],
+            "shipping_zone_label": seed.SHIPPING_ZONE["label"],
+            "shipping_type_code": shipping.code,
+            "shipping_type_label": shipping.label,
+            "shipping_free_amount": None,
+        }
+        for shipping in seed.SHIPPING_TYPES.values()
+    ]
+    return 200, {
+        "shop_id": state.shop_id,
+        "shop_name": seed.SHOP_NAME,
+        "shop_state": "OPEN",
+        "suspension_type": None,
+        "closed_from": None,
+        "closed_to": None,
+        "currency_iso_code": seed.CURRENCY,
+        "channels": [],
+        "model": "MARKETPLACE",
+        "is_professional": True,
+        "pro_details": {
+            "corporate_name": "%s Ltd" % seed.SHOP_NAME,
+            "identification_number": "09876543",
+            "tax_identification_number": "GB123456789",
+        },
+        "contact_informations": {
+            "civility": "Ms",
+            "firstname": "Harriet",
+            "lastname": "Finch",
+            "email": "marketplace@hartleyfinch.example",
+            "phone": "+44 113 496 0000",
+            "street1": "Unit 4, Canal Wharf",
+            "street2": None,
+            "zip_code": "LS11 5PS",
+            "city": "Leeds",
+            "state": None,
+            "country": "GBR",
+            "web_site": "https://hartleyfinch.example",
+        },
+        "shipping": {"lead_time_to_ship": 2},
+        "shippings": shippings,
+        "shop_additional_fields": [],
+        "applicable_taxes": [],
+        "payment_details": {
+            "pending_balance": 0.0,
+            "payable_balance": 0.0,
+            "paid_balance": 0.0,
+            "reserve_balance": 0.0,
+            "reserve_target": 0.0,
+        },
+        "kyc": {"status": "APPROVED"},
+        "approval_delay": 2,
+        "approval_rate": 100.0,
+        "offers_count": len(seed.PRODUCTS),
+        "orders_count": len(state.orders),
+        "grade": 4.7,
+        "evaluations_count": 128,
+        "date_created": "2023-09-14T08:30:00Z",
+    }
+
+
+def platform_configuration(state, request):
+    config = state.config
+    return 200, {
+        "features": {
+            "order_tax_mode": config["order_tax_mode"],
+            "order_workflows": {
+                "order_acceptance": "NOT_AUTOMATIC",
+                "partial_acceptance": config["partial_acceptance"],
+            },
+            "shipment": {
+                "multi_shipment": config["multi_shipment"],
+                "multi_part_item_shipment": False,
+            },
+            "shipping_and_billing_details_before_acceptance": config[
+                "details_before_acceptance"
+            ],
+            "disable_seller_alternative_carrier": config[
+                "disable_seller_alternative_carrier"
+            ],
+            "multi_currency": False,
+            "lead_time_to_ship_by_sellers_enabled": True,
+            "pricing": {"channel_pricing": "DISABLED"},
+            "platform_configuration": {"timezone": "Europe/London"},
+        }
+    }
+
+
+def version(state, request):
+    return 200, {"version": API_VERSION}
+
+
+def carriers(state, request):
+    return 200, {"carriers": [dict(carrier) for carrier in seed.CARRIERS]}
+
+
+def shipping_types(state, request):
+    return 200, {"shipping_types": [s.as_dict() for s in seed.SHIPPING_TYPES.values()]}
+
+
+# === orders: OR11, OR21, OR23, OR24 === #
+
+
+def _order_filters(state, query):
+    """OR11 filters as a list of predicates on orders."""
+    filters = []
+    order_ids = query.csv("order_ids")
+    if order_ids is not None:
+        wanted = set(order_ids)
+        filters.append(lambda o: o.order_id in wanted)
+    customer_refs = query.csv("order_references_for_customer")
+    if customer_refs is not None:
+        filters.append(lambda o: o.reference_for_customer in customer_refs)
+    if query.csv("order_references_for_seller") is not None:
+        filters.append(lambda o: False)  # no seller reference is ever set yet
+    states = query.csv("order_state_codes", ORDER_STATES)
+    if states is not None:
+        filters.append(lambda o: o.state in states)
+    if query.csv("channel_codes") is not None:
+        filters.append(lambda o: False)  # sandbox orders have no channel
+    query.boolean("only_null_channel")  # validated; every order has no channel
+    start, end = query.date("start_date"), query.date("end_date")
+    filters.append(lambda o: _window(start, end, o.created))
+    start_update = query.date("start_update_date")
+    if start_update is not None:
+        start_update -= timedelta(seconds=state.config["update_date_delta_seconds"])
+    end_update = query.date("end_update_date")
+    filters.append(lambda o: _window(start_update, end_update, o.last_updated))
+    debited = query.boolean("customer_debited")
+    if debited is not None:
+        filters.append(lambda o: (o.customer_debited is not None) == debited)
+    if query.boolean("has_incident") is True:
+        filters.append(lambda o: False)  # sandbox orders never have incidents
+    workflow = query.choice("payment_workflow", PAYMENT_WORKFLOWS, None)
+    if workflow is not None:
+        filters.append(lambda o: workflow == PAYMENT_WORKFLOW)
+    centers = query.repeated("fulfillment_center_code")
+    if centers is not None:
+        filters.append(lambda o: seed.FULFILLMENT_CENTER in centers)
+    return filters
+
+
+def list_orders(state, request):
+    query = request.query
+    config = state.config
+    paginate = query.boolean("paginate", default=True)
+    page_size = query.integer("max", 10, minimum=1, maximum=config["max_page_size"])
+    offset = query.integer("offset", 0, minimum=0)
+    sort = query.choice("sort", ("dateCreated", "dateUpdated"), "dateCreated")
+    direction = query.choice("order", ("asc", "desc"), "asc")
+    tax_mode = query.choice("order_tax_mode", TAX_MODES, config["order_tax_mode"])
+    filters = _order_filters(state, query)
+    orders = [o for o in state.orders.values() if all(f(o) for f in filters)]
+    if sort == "dateCreated":
+        orders.sort(key=lambda o: (o.created, o.order_id), reverse=direction == "desc")
+    else:
+        orders.sort(
+            key=lambda o: (o.last_updated, o.order_id), reverse=direction == "desc"
+        )
+    page = orders[offset : offset + page_size] if paginate else orders
+    return 200, {
+        "orders": [render_order(o, tax_mode, state.details_visible(o)) for o in page],
+        "total_count": len(orders),
+    }
+
+
+def accept_order(state, request):
+    state.get_order(request.params["order_id"])  # 404 before reading the body
+    state.accept(request.params["order_id"], request.json())
+    return 204, None
+
+
+def update_tracking(state, request):
+    state.get_order(request.params["order_id"])  # 404 before reading the body
+    state.set_tracking(request.params["order_id"], request.json())
+    return 204, None
+
+
+def ship_order(state, request):
+    state.ship(request.params["order_id"])
+    return 204, None
+
+
+# === shipments: ST12 === #
+
+
+def _encode_token(payload):
+    raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token):
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        offset = payload["offset"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise bad_request("Invalid page_token") from exc
+    if not isinstance(offset, int) or offset < 0:
+        raise bad_request("Invalid page_token")
+    return payload
+
+
+def items_to_ship(state, request):
+    query = request.query
+    limit = query.integer("limit", 10, minimum=1, maximum=state.config["max_page_size"])
+    token = query.text("page_token")
+    if token is not None:
+        seek = _decode_token(token)
+    else:
+        sort = query.text("sort") or "shippingDate,ASC"
+        field, _sep, direction = sort.partition(",")
+        direction = (direction or "ASC").upper()
+        if field != "shippingDate" or direction not in ("ASC", "DESC"):
+            raise bad_request("sort must be shippingDate,ASC or shippingDate,DESC")
+        date_from = query.date("shipping_date_from")
+        date_to = query.date("shipping_date_to")
+        seek = {
+            "offset": 0,
+            "order_ids": query.repeated("order_id"),
+            "centers": query.repeated("fulfillment_center_code"),
+            "from": iso(date_from),
+            "to": iso(date_to),
+            "desc": direction == "DESC",
+        }
+    try:
+        date_from = parse_datetime(seek["from"]) if seek.get("from") else None
+        date_to = parse_datetime(seek["to"]) if seek.get("to") else None
+    except ValueError as exc:
+        raise bad_request("Invalid page_token") from exc
+    order_ids, centers = seek.get("order_ids"), seek.get("centers")
+    orders = [
+        o
+        for o in state.orders.values()
+        if o.state == SHIPPING
+        and (order_ids is None or o.order_id in order_ids)
+        and (centers is None or seed.FULFILLMENT_CENTER in centers)
+        and _window(date_from, date_to, o.customer_debited)
+    ]
+    orders.sort(
+        key=lambda o: (o.customer_debited, o.order_id), reverse=seek.get("desc")
+    )
+    offset = seek["offset"]
+    body = {"data": [render_item_to_ship(o) for o in orders[offset : offset + limit]]}
+    if offset + limit < len(orders):
+        body["next_page_token"] = _encode_token(dict(seek, offset=offset + limit))
+    if offset > 0:
+        body["previous_page_token"] = _encode_token(
+            dict(seek, offset=max(0, offset - limit))
+        )
+    return 200, body
+
+
+# === routing === #
+
+
+@dataclass(frozen=True)
+class Route:
+    operation: str
+    method: str
+    pattern: re.Pattern
+    handler: object
+
+
+def _route(operation, method, path, handler):
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
+    return Route(operation, method, re.compile(regex), handler)
+
+
+ROUTES = (
+    _route("A01", "GET", "/api/account", account),
+    _route("PC01", "GET", "/api/platform/configuration", platform_configuration),
+    _route("V01", "GET", "/api/version", version),
+    _route("OR11", "GET", "/api/orders", list_orders),
+    _route("OR21", "PUT", "/api/orders/{order_id}/accept", accept_order),
+    _route("OR23", "PUT", "/api/orders/{order_id}/tracking", update_tracking),
+    _route("OR24", "PUT", "/api/orders/{order_id}/ship", ship_order),
+    _route("SH21", "GET", "/api/shipping/carriers", carriers),
+    _route("SH12", "GET", "/api/shipping/types", shipping_types),
+    _route("ST12", "GET", "/api/shipments/items_to_ship", items_to_ship),
+)
+OPERATIONS = frozenset(route.operation for route in ROUTES)
+
+
+def resolve(method, path):
+    """(route, path params, error) of a call; ``error`` is None or 404/405.
+
+    With an error the route is None: such calls are logged with operation null.
+    """
+    allowed = []
+    for route in ROUTES:
+        match = route.pattern.fullmatch(path)
+        if match is None:
+            continue
+        if route.method == method:
+            params = {k: unquote(v) for k, v in match.groupdict().items()}
+            return route, params, None
+        allowed.append(route.method)
+    if allowed:
+        error = SandboxError(
+            405,
+            "Method %s not allowed on %s" % (method, path),
+            headers={"Allow": ", ".join(allowed)},
+        )
+        return None, {}, error
+    return None, {}, SandboxError(404, "No Mirakl operation at %s" % path)

@@ -1,0 +1,224 @@
+"""JSON shapes of the sandbox's Mirakl objects (orders, lines, ST12 items).
+
+Field names follow the API document (section 2.2); every field it marks as
+required is present, plus the useful optional ones. Dates are ISO-8601 UTC to
+the second (``2025-03-03T10:12:00Z``), amounts are JSON numbers (pounds with
+two decimals), tax rates are percentages (``20``).
+
+Sandbox conventions where the document is silent (UNCONFIRMED):
+
+* orders have no channel (``channel`` null) and no additional fields;
+* ``payment_type`` is ``"CARD"``, ``payment_workflow`` ``PAY_ON_ACCEPTANCE``;
+* ``can_cancel`` and ``can_shop_ship`` are true only in ``SHIPPING``,
+  ``can_refund`` only on ``SHIPPED`` lines;
+* ``shipping_deadline`` = end of the day ``leadtime_to_ship`` days after
+  creation; ``delivery_date`` follows from the shipping type;
+* ``shipping_taxes`` is empty on lines without a shipping charge;
+* a refusal by the shop (OR21) leaves ``order_state_reason_code`` null, an
+  automatic refusal sets ``AUTO_REFUSED``;
+* with ``details_before_acceptance`` off, ``billing_address`` and
+  ``shipping_address`` are null while the order is ``WAITING_ACCEPTANCE``;
+* ST12 ``shipping_date`` is the moment the order became ``SHIPPING`` (ready
+  to ship).
+"""
+
+import hashlib
+from datetime import timedelta
+
+from . import seed
+from .amounts import COMMISSION_TAX_CODE, COMMISSION_VAT_RATE, ZERO, order_totals
+from .state import PAYMENT_WORKFLOW, SHIPPED, SHIPPING
+
+
+def iso(moment):
+    """``2025-03-03T10:12:00Z`` (None stays None)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+
+
+def rate(value):
+    """A percentage as Mirakl shows it: ``20``, ``17.5``."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _tax(code, amount, tax_rate):
+    return {
+        "code": code,
+        "amount": amount,
+        "rate": rate(tax_rate),
+        "tax_calculation_rule": "PROPORTIONAL_TO_AMOUNT",
+    }
+
+
+def render_line(line, tax_mode):
+    amounts = line.amounts
+    priced = amounts.priced(tax_mode)
+    product = line.product
+    vat = product.category.vat
+    return {
+        "order_line_id": line.line_id,
+        "order_line_index": line.index,
+        "order_line_state": line.state,
+        "order_line_state_reason_code": line.reason_code,
+        "order_line_state_reason_label": line.reason_label,
+        "created_date": iso(line.created),
+        "last_updated_date": iso(line.last_updated),
+        "debited_date": iso(line.debited),
+        "shipped_date": iso(line.shipped),
+        "received_date": None,
+        "offer_id": product.offer_id,
+        "offer_sku": product.sku,
+        "offer_state_code": seed.OFFER_STATE_NEW,
+        "product_sku": product.product_sku,
+        "product_shop_sku": product.sku,
+        "product_title": product.title,
+        "product_medias": [],
+        "category_code": product.category.code,
+        "category_label": product.category.label,
+        "description": product.description,
+        "quantity": amounts.quantity,
+        "price_unit": priced["price_unit"],
+        "origin_unit_price": priced["price_unit"],
+        "price_additional_info": None,
+        "price": priced["price"],
+        "shipping_price": priced["shipping_price"],
+        "shipping_price_unit": priced["shipping_price_unit"],
+        "shipping_price_additional_unit": ZERO,
+        "total_price": priced["total_price"],
+        "fees": [],
+        "promotions": [],
+        "taxes": [_tax(vat.code, amounts.tax, vat.rate)],
+        "shipping_taxes": (
+            [_tax(vat.code, amounts.shipping_tax, vat.rate)]
+            if amounts.shipping_price
+            else []
+        ),
+        "commission_fee": amounts.commission_fee,
+        "commission_taxes": [
+            {
+                "code": COMMISSION_TAX_CODE,
+                "amount": amounts.commission_tax,
+                "rate": rate(COMMISSION_VAT_RATE),
+            }
+        ],
+        "commission_vat": amounts.commission_tax,
+        "commission_rate_vat": rate(COMMISSION_VAT_RATE),
+        "total_commission": amounts.total_commission,
+        "cancelations": [],
+        "refunds": [],
+        "can_refund": line.state == SHIPPED,
+        "order_line_additional_fields": [],
+    }
+
+
+def _customer(order, details_visible):
+    customer = order.customer
+    return {
+        "customer_id": customer["customer_id"],
+        "civility": customer["civility"],
+        "firstname": customer["firstname"],
+        "lastname": customer["lastname"],
+        "locale": customer["locale"],
+        "billing_address": (
+            dict(customer["billing_address"]) if details_visible else None
+        ),
+        "shipping_address": (
+            dict(customer["shipping_address"]) if details_visible else None
+        ),
+    }
+
+
+def notification_email(order):
+    """The anonymised relay address of the order's customer."""
+    digest = hashlib.sha256(order.order_id.encode()).hexdigest()[:20]
+    return "%s@relay.marketplace.example" % digest
+
+
+def render_order(order, tax_mode, details_visible):
+    """The order as OR11 shows it, prices in ``tax_mode``."""
+    totals = order_totals([line.amounts for line in order.lines], tax_mode)
+    shipping_type = order.shipping_type
+    earliest, latest = shipping_type.delivery_days
+    return {
+        "order_id": order.order_id,
+        "commercial_id": order.commercial_id,
+        "references": {
+            "order_reference_for_customer": order.reference_for_customer,
+            "order_reference_for_seller": None,
+        },
+        "channel": None,
+        "quote_id": None,
+        "created_date": iso(order.created),
+        "last_updated_date": iso(order.last_updated),
+        "acceptance_decision_date": iso(order.acceptance_decision),
+        "customer_debited_date": iso(order.customer_debited),
+        "shipping_deadline": iso(order.shipping_deadline),
+        "leadtime_to_ship": shipping_type.leadtime_to_ship,
+        "delivery_date": {
+            "earliest": iso(order.shipping_deadline + timedelta(days=earliest)),
+            "latest": iso(order.shipping_deadline + timedelta(days=latest)),
+        },
+        "transaction_date": None,
+        "transaction_number": None,
+        "order_state": order.state,
+        "order_state_reason_code": order.reason_code,
+        "order_state_reason_label": order.reason_label,
+        "can_cancel": order.state == SHIPPING,
+        "can_shop_ship": order.state == SHIPPING,
+        "has_incident": False,
+        "has_customer_message": False,
+        "has_invoice": False,
+        "fully_refunded": False,
+        "currency_iso_code": seed.CURRENCY,
+        "order_tax_mode": tax_mode,
+        "price": totals["price"],
+        "shipping_price": totals["shipping_price"],
+        "total_price": totals["total_price"],
+        "total_commission": totals["total_commission"],
+        "promotions": {"applied_promotions": [], "total_deduced_amount": ZERO},
+        "payment_type": "CARD",
+        "paymentType": "CARD",
+        "payment_workflow": PAYMENT_WORKFLOW,
+        "customer_directly_pays_seller": False,
+        "shipping_type_code": shipping_type.code,
+        "shipping_type_label": shipping_type.label,
+        "shipping_type_standard_code": shipping_type.standard_code,
+        "shipping_zone_code": seed.SHIPPING_ZONE["code"],
+        "shipping_zone_label": seed.SHIPPING_ZONE["label"],
+        "shipping_carrier_code": order.carrier_code,
+        "shipping_carrier_standard_code": order.carrier_standard_code,
+        "shipping_company": order.company,
+        "shipping_tracking": order.tracking,
+        "shipping_tracking_url": order.tracking_url,
+        "shipping_pudo_id": None,
+        "fulfillment": {"center": {"code": seed.FULFILLMENT_CENTER}},
+        "customer": _customer(order, details_visible),
+        "customer_notification_email": notification_email(order),
+        "order_additional_fields": [],
+        "order_lines": [render_line(line, tax_mode) for line in order.lines],
+    }
+
+
+def render_item_to_ship(order):
+    """One ST12 ``data`` element: the order's lines still to ship."""
+    return {
+        "order_id": order.order_id,
+        "shipping_address": dict(order.customer["shipping_address"]),
+        "shipping_date": iso(order.customer_debited),
+        "shipping_deadline": iso(order.shipping_deadline),
+        "shipping_type_code": order.shipping_type.code,
+        "shipment_lines": [
+            {
+                "order_line_id": line.line_id,
+                "offer_sku": line.product.sku,
+                "quantity": line.amounts.quantity,
+                "product_title": line.product.title,
+                "package_reference": None,
+            }
+            for line in order.live_lines()
+        ],
+        "references": {
+            "order_reference_for_customer": order.reference_for_customer,
+            "order_reference_for_seller": None,
+        },
+        "fulfillment": {"center": {"code": seed.FULFILLMENT_CENTER}},
+    }
