@@ -1,0 +1,49 @@
+"""Constants shared by the Odoo layer of mirakl_connector."""
+
+# Interactive buttons should answer fast: fewer retries than crons.
+BUTTON_MAX_RETRIES = 1
+CRON_MAX_RETRIES = 3
+DEFAULT_CONNECT_TIMEOUT = 5
+DEFAULT_READ_TIMEOUT = 30
+
+# Mirakl shop states (A01 shop_state); unknown values are shown as received.
+SHOP_STATES = {
+    "OPEN": "Open",
+    "CLOSE": "Closed",
+    "SUSPENDED": "Suspended",
+    "TERMINATED": "Terminated",
+}
+
+# Endpoint codes of the operations the connector performs, for sync issues.
+OPERATIONS = {
+    "A01": "Shop account",
+    "PC01": "Platform configuration",
+    "V01": "API version",
+    "OR11": "List orders",
+    "OR21": "Accept or refuse order lines",
+    "OR23": "Order tracking",
+    "OR24": "Confirm shipment",
+    "SH21": "Carriers",
+    "SH12": "Shipping types",
+    "ST12": "Items to ship",
+}
+
+ISSUE_CATEGORIES = [
+    ("auth", "Authentication"),
+    ("config", "Configuration"),
+    ("connection", "Connection"),
+    ("timeout", "Timeout"),
+    ("tls", "TLS / certificate"),
+    ("rate_limit", "Rate limit"),
+    ("server", "Mirakl server error"),
+    ("not_found", "Not found"),
+    ("validation", "Rejected by Mirakl"),
+    ("protocol", "Unexpected answer"),
+    ("mapping", "Unmapped data"),
+    ("data", "Rejected record"),
+    ("drift", "Reconciliation drift"),
+    ("other", "Other"),
+]
+
+# Size of the request/response excerpts stored on a sync issue.
+EXCERPT_LIMIT = 2000

@@ -1,0 +1,3 @@
+from . import mirakl_backend
+from . import mirakl_sync_issue
+from . import res_config_settings

@@ -1,0 +1,308 @@
+import logging
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import mute_logger
+
+from .. import const
+from ..lib.redact import excerpt, redact
+
+_logger = logging.getLogger(__name__)
+
+
+class MiraklSyncIssue(models.Model):
+    """A failed call to Mirakl, or a record the connector refused to take in.
+
+    One open issue per (shop, operation, Odoo record, Mirakl reference): a
+    repeated failure bumps ``attempts`` and the texts of the open issue rather
+    than piling up duplicates; a later success of the same operation resolves
+    it. Everything stored here is redacted: no API key ever reaches a field.
+    """
+
+    _name = "mirakl.sync.issue"
+    _description = "Mirakl Sync Issue"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "state, last_attempt_date desc, id desc"
+    _rec_name = "name"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    backend_id = fields.Many2one(
+        "mirakl.backend", string="Shop", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(
+        related="backend_id.company_id", store=True, index=True
+    )
+    operation = fields.Char(
+        required=True,
+        index=True,
+        help="Mirakl endpoint code of the operation, such as OR21 (accept an order).",
+    )
+    operation_label = fields.Char(compute="_compute_operation_label")
+    res_model = fields.Char(string="Related model", index=True)
+    res_id = fields.Many2oneReference(
+        string="Related record ID", model_field="res_model"
+    )
+    record_name = fields.Char(string="Related record", compute="_compute_record_name")
+    mirakl_ref = fields.Char(
+        string="Mirakl reference",
+        index=True,
+        help="Mirakl order id, SKU, carrier code...",
+    )
+    category = fields.Selection(const.ISSUE_CATEGORIES, required=True, default="other")
+    transient = fields.Boolean(
+        help="The failure may go away by itself (timeout, rate limit, server error)."
+    )
+    message = fields.Text(required=True)
+    http_status = fields.Integer(string="HTTP status")
+    error_code = fields.Char(string="Mirakl error code")
+    request_excerpt = fields.Text(help="What was sent, redacted and truncated.")
+    response_excerpt = fields.Text(help="What Mirakl answered, redacted and truncated.")
+    state = fields.Selection(
+        [("open", "Open"), ("resolved", "Resolved")],
+        default="open",
+        required=True,
+        index=True,
+        tracking=True,
+    )
+    attempts = fields.Integer(default=1, readonly=True)
+    first_seen_date = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    last_attempt_date = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    resolved_date = fields.Datetime(readonly=True)
+    resolved_by_id = fields.Many2one("res.users", readonly=True)
+    resolution = fields.Char(readonly=True, help="How the issue was closed.")
+
+    def init(self):
+        # At most one open issue per failure key, even with concurrent workers.
+        self.env.cr.execute(
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS mirakl_sync_issue_open_key
+            ON mirakl_sync_issue (
+                backend_id, operation, COALESCE(res_model, ''),
+                COALESCE(res_id, 0), COALESCE(mirakl_ref, '')
+            ) WHERE state = 'open'
+            """
+        )
+
+    # === COMPUTE METHODS === #
+
+    @api.depends("operation", "category", "mirakl_ref")
+    def _compute_name(self):
+        categories = dict(self._fields["category"]._description_selection(self.env))
+        for issue in self:
+            parts = [issue.operation, categories.get(issue.category, issue.category)]
+            if issue.mirakl_ref:
+                parts.append(issue.mirakl_ref)
+            issue.name = " · ".join(p for p in parts if p)
+
+    @api.depends("operation")
+    def _compute_operation_label(self):
+        for issue in self:
+            label = const.OPERATIONS.get(issue.operation)
+            issue.operation_label = (
+                "%s (%s)" % (issue.operation, label) if label else issue.operation
+            )
+
+    @api.depends("res_model", "res_id")
+    def _compute_record_name(self):
+        for issue in self:
+            record = issue._mirakl_related_record()
+            issue.record_name = record.display_name if record else False
+
+    # === ACTION METHODS === #
+
+    def action_retry(self):
+        """Run the failed operation again; resolve the issue when it succeeds."""
+        self.ensure_one()
+        if self.state != "open":
+            raise UserError(_("Only open issues can be retried."))
+        target = self._mirakl_related_record() or self.backend_id
+        handler = getattr(target, "_mirakl_retry_issue", None)
+        result = handler(self) if handler else None
+        if result is None and target != self.backend_id:
+            result = self.backend_id._mirakl_retry_issue(self)
+        if result is None:
+            raise UserError(
+                _(
+                    "%(operation)s has no automatic retry. Fix the cause, then mark "
+                    "the issue as resolved.",
+                    operation=self.operation_label,
+                )
+            )
+        if result and self.state == "open":
+            self._mirakl_close(_("Retried successfully"))
+        title = _("Retry succeeded") if result else _("Retry failed")
+        return self.backend_id._mirakl_notification(
+            title,
+            self.message if not result else self.name,
+            "success" if result else "danger",
+        )
+
+    def action_resolve(self):
+        self.filtered(lambda i: i.state == "open")._mirakl_close(
+            _("Marked as resolved")
+        )
+
+    def action_reopen(self):
+        for issue in self.filtered(lambda i: i.state == "resolved"):
+            issue.write(
+                {
+                    "state": "open",
+                    "resolved_date": False,
+                    "resolved_by_id": False,
+                    "resolution": False,
+                }
+            )
+
+    def action_open_record(self):
+        self.ensure_one()
+        record = self._mirakl_related_record()
+        if not record:
+            raise UserError(_("This issue is not linked to an Odoo record."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": record._name,
+            "res_id": record.id,
+            "view_mode": "form",
+        }
+
+    # === BUSINESS METHODS === #
+
+    def _mirakl_related_record(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id or self.res_model not in self.env:
+            return None
+        record = self.env[self.res_model].browse(self.res_id).exists()
+        return record or None
+
+    def _mirakl_close(self, resolution):
+        self.write(
+            {
+                "state": "resolved",
+                "resolved_date": fields.Datetime.now(),
+                "resolved_by_id": self.env.uid,
+                "resolution": resolution,
+            }
+        )
+        self.activity_ids.action_feedback(feedback=resolution)
+
+    @api.model
+    def _mirakl_key_domain(self, backend, operation, record=None, mirakl_ref=None):
+        return [
+            ("backend_id", "=", backend.id),
+            ("operation", "=", operation),
+            ("res_model", "=", record._name if record else False),
+            ("res_id", "in", [record.id] if record else [0, False]),
+            ("mirakl_ref", "=", mirakl_ref or False),
+            ("state", "=", "open"),
+        ]
+
+    @api.model
+    def _mirakl_record(
+        self,
+        backend,
+        operation,
+        message,
+        category="other",
+        record=None,
+        mirakl_ref=None,
+        transient=False,
+        http_status=None,
+        error_code=None,
+        request_excerpt=None,
+        response_excerpt=None,
+    ):
+        """File a failure (or bump the open issue of the same key); return it.
+
+        Every text is redacted against the shop's API key before it is stored.
+        A new issue schedules a warning activity for the shop's responsible.
+        """
+        backend = backend.sudo()
+        secrets = [backend.api_key] if backend.api_key else []
+        vals = {
+            "category": category,
+            "message": redact(str(message), secrets) or _("Unknown error"),
+            "transient": transient,
+            "http_status": http_status or 0,
+            "error_code": error_code or False,
+            "request_excerpt": excerpt(
+                redact(request_excerpt, secrets), const.EXCERPT_LIMIT
+            )
+            or False,
+            "response_excerpt": excerpt(
+                redact(response_excerpt, secrets), const.EXCERPT_LIMIT
+            )
+            or False,
+            "last_attempt_date": fields.Datetime.now(),
+        }
+        Issue = self.sudo()
+        key = self._mirakl_key_domain(backend, operation, record, mirakl_ref)
+        issue = Issue.search(key, limit=1)
+        if issue:
+            vals["attempts"] = issue.attempts + 1
+            issue.write(vals)
+            return issue
+        vals.update(
+            {
+                "backend_id": backend.id,
+                "operation": operation,
+                "res_model": record._name if record else False,
+                "res_id": record.id if record else False,
+                "mirakl_ref": mirakl_ref or False,
+            }
+        )
+        try:
+            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                issue = Issue.create(vals)
+        except psycopg2.errors.UniqueViolation:
+            # Another worker filed the same failure meanwhile: count ours on it.
+            issue = Issue.search(key, limit=1)
+            vals = {k: v for k, v in vals.items() if k not in ("res_model", "res_id")}
+            vals["attempts"] = issue.attempts + 1
+            issue.write(vals)
+            return issue
+        _logger.info(
+            "Mirakl shop %s: sync issue %s filed (%s, %s)",
+            backend.id,
+            issue.id,
+            operation,
+            category,
+        )
+        if backend.user_id:
+            issue.activity_schedule(
+                "mail.mail_activity_data_warning",
+                summary=_("Mirakl: %(name)s", name=issue.name),
+                note=vals["message"],
+                user_id=backend.user_id.id,
+            )
+        return issue
+
+    @api.model
+    def _mirakl_record_error(
+        self, backend, operation, error, record=None, mirakl_ref=None
+    ):
+        """File a ``MiraklError`` raised by the client."""
+        return self._mirakl_record(
+            backend,
+            operation,
+            message=backend._mirakl_explain(error),
+            category=error.category,
+            record=record,
+            mirakl_ref=mirakl_ref,
+            transient=error.transient,
+            http_status=error.status,
+            error_code=error.code,
+            request_excerpt=error.request_excerpt,
+            response_excerpt=error.response_excerpt,
+        )
+
+    @api.model
+    def _mirakl_resolve(self, backend, operation, record=None, mirakl_ref=None):
+        """Close the open issue of this key after the operation succeeded."""
+        issues = self.sudo().search(
+            self._mirakl_key_domain(backend, operation, record, mirakl_ref)
+        )
+        if issues:
+            issues._mirakl_close(_("Resolved by a later successful call"))
+        return issues

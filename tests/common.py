@@ -1,0 +1,185 @@
+"""Shared test harness: a real Mirakl sandbox on loopback, real HTTP, real ORM.
+
+Nothing here fakes a call: every test that talks to "Mirakl" talks to the
+project's own sandbox server (``sandbox/``) over HTTP on 127.0.0.1, started in
+``setUpClass`` on a free port and reset before every test.
+
+Odoo's test classes patch ``requests.Session.send`` so that only loopback
+requests go out, and raise every timeout below 10 s to 10 s (which also breaks
+``(connect, read)`` tuples). ``LoopbackRequestsMixin`` keeps the blocking of
+external hosts but lets loopback calls keep their own timeouts, so the client's
+timeout handling is tested for real against the sandbox's slow answers.
+"""
+
+import logging
+from contextlib import contextmanager
+
+import requests
+import werkzeug.urls
+
+from odoo.tests import BaseCase, TransactionCase
+from odoo.tests.common import _super_send
+
+from ..sandbox import SandboxServer
+
+API_KEY = "sandbox-test-key-7f3c9a1e52b84d06"
+SHOP_ID = 2001
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+class LoopbackRequestsMixin:
+    """Let requests to loopback through untouched (own timeouts included)."""
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        host = werkzeug.urls.url_parse(r.url).host
+        if host in LOOPBACK_HOSTS:
+            return _super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)
+
+
+class SandboxControl:
+    """Thin client for the sandbox's control API (``/_sandbox/...``).
+
+    Tests use it to set the stage (orders, configuration, clock, faults) and to
+    read back exactly what the connector sent (the call log).
+    """
+
+    def __init__(self, base_url):
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+
+    def _url(self, path):
+        return "%s/_sandbox/%s" % (self.base_url, path.lstrip("/"))
+
+    def _call(self, method, path, **kwargs):
+        response = self.session.request(method, self._url(path), timeout=30, **kwargs)
+        response.raise_for_status()
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def reset(self, orders=0, seed=None, **config):
+        body = {"orders": orders}
+        if seed is not None:
+            body["seed"] = seed
+        if config:
+            body["config"] = config
+        return self._call("POST", "reset", json=body)
+
+    def config(self, **changes):
+        if changes:
+            return self._call("PUT", "config", json=changes)
+        return self._call("GET", "config")
+
+    def create_orders(self, count=None, orders=None):
+        body = {}
+        if count is not None:
+            body["count"] = count
+        if orders is not None:
+            body["orders"] = orders
+        return self._call("POST", "orders", json=body)["orders"]
+
+    def order(self, order_id):
+        return self._call("GET", "orders/%s" % order_id)
+
+    def catalogue(self):
+        return self._call("GET", "catalogue")
+
+    def now(self):
+        return self._call("GET", "clock")["now"]
+
+    def advance(self, seconds):
+        return self._call("POST", "clock", json={"advance_seconds": seconds})
+
+    def fault(self, kind, **spec):
+        spec["kind"] = kind
+        return self._call("POST", "faults", json=spec)
+
+    def clear_faults(self):
+        return self._call("DELETE", "faults")
+
+    def calls(self, operation=None):
+        params = {"operation": operation} if operation else None
+        return self._call("GET", "calls", params=params)["calls"]
+
+    def clear_calls(self):
+        return self._call("DELETE", "calls")
+
+
+class SandboxMixin(LoopbackRequestsMixin):
+    """Start one sandbox per test class; reset it before each test."""
+
+    sandbox_orders = 0
+    sandbox_config = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = SandboxServer(api_key=API_KEY, shop_id=SHOP_ID, port=0)
+        cls.sandbox.start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.sandbox_url = cls.sandbox.url
+        cls.control = SandboxControl(cls.sandbox_url)
+
+    def setUp(self):
+        super().setUp()
+        self.control.reset(orders=self.sandbox_orders, **self.sandbox_config)
+
+
+class SandboxCase(SandboxMixin, BaseCase):
+    """Pure-Python tests (no database records) against the sandbox."""
+
+
+class MiraklCommon(SandboxMixin, TransactionCase):
+    """ORM tests with one Mirakl shop pointing at the sandbox."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.warehouse = cls.env["stock.warehouse"].search(
+            [("company_id", "=", cls.company.id)], limit=1
+        )
+        cls.backend = cls.env["mirakl.backend"].create(
+            {
+                "name": "Sandbox shop",
+                "company_id": cls.company.id,
+                "api_url": cls.sandbox_url,
+                "api_key": API_KEY,
+                "shop_id": str(SHOP_ID),
+                "warehouse_id": cls.warehouse.id,
+            }
+        )
+
+
+class LogCapture(logging.Handler):
+    """Collect every formatted record (and exception text) of a logger tree."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.lines = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+
+@contextmanager
+def capture_logs(name="odoo.addons.mirakl_connector", level=logging.DEBUG):
+    """Capture every log line of ``name`` (and children) down to ``level``."""
+    logger = logging.getLogger(name)
+    handler = LogCapture()
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
