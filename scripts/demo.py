@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""The demo command: Odoo with a Mirakl shop connected to the embedded sandbox.
+
+    python3 scripts/demo.py [--db mirakl_demo] [--http-port 8069]
+                            [--sandbox-port 8070] [--orders 12]
+
+1. creates a fresh database (dropping an older one of the same name) and
+   installs mirakl_connector;
+2. starts the Mirakl sandbox on 127.0.0.1 with seeded orders waiting for
+   acceptance;
+3. creates a Mirakl shop pointing at the sandbox and tests its connection;
+4. serves Odoo on http://localhost:8069 (login admin, password admin) with
+   the crons running, until Ctrl-C, then stops the sandbox.
+"""
+# pylint: disable=print-used
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from odoo_env import (
+    MODULE,
+    REPO_ROOT,
+    EnvironmentProblem,
+    OdooRun,
+    odoo_python_check,
+)
+
+DEMO_KEY = "demo-sandbox-key"
+DEMO_SHOP_ID = 2001
+
+SETUP_SHOP = """
+import json, sys
+import odoo
+from odoo import api, SUPERUSER_ID
+odoo.tools.config.parse_config(["-c", sys.argv[1]])
+registry = odoo.modules.registry.Registry(sys.argv[2])
+with registry.cursor() as cr:
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    company = env.ref("base.main_company")
+    backend = env["mirakl.backend"].create({
+        "name": "Demo marketplace (sandbox)",
+        "company_id": company.id,
+        "api_url": sys.argv[3],
+        "api_key": sys.argv[4],
+        "shop_id": sys.argv[5],
+        "warehouse_id": env["stock.warehouse"].search(
+            [("company_id", "=", company.id)], limit=1).id,
+        "team_id": env.ref("sales_team.team_sales_department").id,
+        "user_id": env.ref("base.user_admin").id,
+    })
+    result = backend.action_mirakl_test_connection()
+    print(json.dumps(result["params"]))
+"""
+
+
+def wait_for_sandbox(url, timeout=20):
+    request = urllib.request.Request(
+        url + "/api/version", headers={"Authorization": DEMO_KEY}
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise EnvironmentProblem("the Mirakl sandbox did not start on %s" % url)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="mirakl_demo")
+    parser.add_argument("--http-port", type=int, default=8069)
+    parser.add_argument("--sandbox-port", type=int, default=8070)
+    parser.add_argument("--orders", type=int, default=12)
+    args = parser.parse_args(argv)
+    try:
+        odoo_python_check()
+    except EnvironmentProblem as exc:
+        print("scripts/demo.py: %s" % exc, file=sys.stderr)
+        return 2
+    run = OdooRun(
+        args.db,
+        http_port=args.http_port,
+        extra_options={"max_cron_threads": "1", "http_interface": "127.0.0.1"},
+    )
+    sandbox = None
+    try:
+        print("1/4 creating database %s and installing %s..." % (args.db, MODULE))
+        run.drop_db()
+        run.run_odoo_checked(["-d", args.db, "-i", MODULE], "install")
+
+        sandbox_url = "http://127.0.0.1:%d" % args.sandbox_port
+        print("2/4 starting the Mirakl sandbox on %s..." % sandbox_url)
+        sandbox = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sandbox",
+                "--port",
+                str(args.sandbox_port),
+                "--api-key",
+                DEMO_KEY,
+                "--shop-id",
+                str(DEMO_SHOP_ID),
+                "--orders",
+                str(args.orders),
+            ],
+            cwd=str(REPO_ROOT),
+        )
+        wait_for_sandbox(sandbox_url)
+
+        print("3/4 creating the shop and testing its connection...")
+        setup = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                SETUP_SHOP,
+                str(run.config_path),
+                args.db,
+                sandbox_url,
+                DEMO_KEY,
+                str(DEMO_SHOP_ID),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if setup.returncode != 0:
+            print(setup.stderr, file=sys.stderr)
+            raise EnvironmentProblem("could not create the demo shop (see above)")
+        result = json.loads(setup.stdout.strip().splitlines()[-1])
+        print("    Test connection: %s: %s" % (result["type"], result["message"]))
+        if result["type"] != "success":
+            raise EnvironmentProblem("the demo shop could not connect to the sandbox")
+
+        print(
+            "4/4 serving Odoo on http://localhost:%d (login admin, password admin);"
+            " the sandbox's control API is at %s/_sandbox/. Ctrl-C stops both."
+            % (args.http_port, sandbox_url)
+        )
+        server = subprocess.Popen(run.odoo_cmd("-d", args.db))
+        try:
+            return server.wait()
+        except KeyboardInterrupt:
+            server.send_signal(signal.SIGINT)
+            return server.wait()
+    except EnvironmentProblem as exc:
+        print("scripts/demo.py: %s" % exc, file=sys.stderr)
+        return 2
+    finally:
+        if sandbox and sandbox.poll() is None:
+            sandbox.terminate()
+            sandbox.wait(timeout=10)
+        run.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Find the local Odoo 18 installation and drive it for the test and demo commands.
+
+Odoo is found the way any Odoo installation is found: ``import odoo`` must work
+(an installed package, or a ``.pth`` file pointing at a source tree), and the
+standard configuration file (``$ODOO_RC``, else ``~/.odoorc``, else
+``~/.openerp_serverrc``) gives the database connection and the addons path.
+Nothing here installs or downloads Odoo.
+
+The checkout may sit in a folder of any name: the commands expose it to Odoo as
+``mirakl_connector`` through a symlink in a temporary addons folder, so the
+addon is always importable as ``odoo.addons.mirakl_connector``.
+"""
+
+import configparser
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+MODULE = "mirakl_connector"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BASE_MODULES = "sale_stock,stock_delivery,account"
+
+# Log lines Odoo prints at these levels make an install or an upgrade fail.
+BAD_LOG_LINE = re.compile(r"^\S+ \S+ \d+ (WARNING|ERROR|CRITICAL) ")
+
+
+class EnvironmentProblem(Exception):
+    """The machine lacks something the commands need (Odoo, PostgreSQL...)."""
+
+
+def odoo_python_check():
+    """Fail with a one-line explanation when Odoo is not importable."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import odoo.release as r; print(r.major_version)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        raise EnvironmentProblem(
+            "Odoo is not importable by %s: install Odoo 18.0 (package or source "
+            "tree on the Python path) and retry." % sys.executable
+        )
+    version = probe.stdout.strip()
+    if version != "18.0":
+        raise EnvironmentProblem(
+            "Odoo %s found, but mirakl_connector needs Odoo 18.0." % version
+        )
+
+
+def user_config_path():
+    """The standard Odoo configuration file of this user (may not exist)."""
+    for var in ("ODOO_RC", "OPENERP_SERVER"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    rc = Path("~/.odoorc").expanduser()
+    legacy = Path("~/.openerp_serverrc").expanduser()
+    if not rc.exists() and legacy.exists():
+        return legacy
+    return rc
+
+
+def read_user_options():
+    """The [options] of the user's Odoo configuration file, as a dict."""
+    path = user_config_path()
+    parser = configparser.RawConfigParser()
+    if path.exists():
+        parser.read(path)
+    if parser.has_section("options"):
+        return dict(parser.items("options"))
+    return {}
+
+
+def _falsy(value):
+    return value in (None, "", "False", "false", "None")
+
+
+def default_addons_paths():
+    """Addons folders of the Odoo installation (config first, else the package)."""
+    options = read_user_options()
+    paths = []
+    if not _falsy(options.get("addons_path")):
+        paths = [p.strip() for p in options["addons_path"].split(",") if p.strip()]
+    if not paths:
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import os, odoo; root = os.path.dirname(odoo.__file__);"
+                    "print(os.path.join(root, 'addons'));"
+                    "print(os.path.join(os.path.dirname(root), 'addons'))"
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        paths = [p for p in probe.stdout.split() if os.path.isdir(p)]
+    # Never let another copy of this addon shadow the checkout under test.
+    return [p for p in paths if not (Path(p) / MODULE / "__manifest__.py").exists()]
+
+
+class OdooRun:
+    """A temporary addons folder and configuration file for one command."""
+
+    def __init__(self, db_name, http_port=None, extra_options=None):
+        self.db_name = db_name
+        self.tmp = Path(tempfile.mkdtemp(prefix="mirakl_connector_"))
+        self.addons_dir = self.tmp / "addons"
+        self.addons_dir.mkdir()
+        (self.addons_dir / MODULE).symlink_to(REPO_ROOT, target_is_directory=True)
+        self.module_dir = self.addons_dir / MODULE
+        options = {
+            key: value
+            for key, value in read_user_options().items()
+            if key.startswith("db_") or key in ("data_dir",)
+        }
+        options["addons_path"] = ",".join(
+            [str(self.addons_dir)] + default_addons_paths()
+        )
+        options["db_name"] = db_name
+        options["dbfilter"] = "^%s$" % re.escape(db_name)
+        options["without_demo"] = "all"
+        options["max_cron_threads"] = "0"
+        if http_port:
+            options["http_port"] = str(http_port)
+        options.update(extra_options or {})
+        self.config_path = self.tmp / "odoo.conf"
+        parser = configparser.RawConfigParser()
+        parser["options"] = options
+        with open(self.config_path, "w", encoding="utf-8") as handle:
+            parser.write(handle)
+        self.options = options
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def odoo_cmd(self, *args):
+        return [sys.executable, "-m", "odoo", "-c", str(self.config_path), *args]
+
+    def db_connect(self, dbname="postgres"):
+        import psycopg2  # imported late: only needed once Odoo is known present
+
+        kwargs = {"dbname": dbname}
+        for key in ("host", "port", "user", "password"):
+            value = self.options.get("db_%s" % key)
+            if not _falsy(value):
+                kwargs[key] = value
+        try:
+            return psycopg2.connect(**kwargs)
+        except psycopg2.OperationalError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc
+            raise EnvironmentProblem(
+                "PostgreSQL is not reachable with the settings of %s: %s"
+                % (user_config_path(), first)
+            ) from exc
+
+    def drop_db(self):
+        conn = self.db_connect()
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (self.db_name,),
+            )
+            cr.execute('DROP DATABASE IF EXISTS "%s"' % self.db_name.replace('"', ""))
+        conn.close()
+        filestore = self.options.get("data_dir")
+        if not _falsy(filestore):
+            shutil.rmtree(
+                Path(filestore) / "filestore" / self.db_name, ignore_errors=True
+            )
+
+    def run_odoo_checked(self, args, label):
+        """Run odoo-bin with ``args``; fail if it exits non-zero or logs a warning."""
+        log_path = self.tmp / ("%s.log" % label)
+        with open(log_path, "w", encoding="utf-8") as log:
+            proc = subprocess.run(
+                self.odoo_cmd(*args, "--stop-after-init", "--log-level=info"),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+        bad = [line for line in text.splitlines() if BAD_LOG_LINE.match(line)]
+        if proc.returncode != 0 or bad:
+            print(text[-20000:], file=sys.stderr)
+            raise SystemExit(
+                "%s failed (exit %s, %d warning/error lines); log above."
+                % (label, proc.returncode, len(bad))
+            )
+        return text

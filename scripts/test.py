@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""The test command: fresh database, install and upgrade, whole suite, drop.
+
+    python3 scripts/test.py [--keep-db] [--db NAME] [pytest arguments...]
+
+1. creates a fresh database and installs mirakl_connector (and its
+   dependencies) into it; any WARNING or ERROR line in the install log fails
+   the run;
+2. upgrades the module once (``-u``), with the same check;
+3. runs the whole suite with pytest-odoo (extra arguments go to pytest, for
+   example ``-k sandbox`` or a test file path);
+4. drops the database (unless --keep-db).
+
+Exit status is pytest's, or non-zero with a one-line reason when Odoo or
+PostgreSQL is missing.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from odoo_env import (
+    MODULE,
+    EnvironmentProblem,
+    OdooRun,
+    odoo_python_check,
+)
+
+
+def _pytest_targets(run, pytest_args):
+    """Map test paths given relative to the checkout onto the symlinked addon."""
+    repo = run.module_dir.resolve()
+    out, has_target = [], False
+    for arg in pytest_args:
+        path_part = arg.split("::", 1)[0]
+        candidate = Path(path_part)
+        if not arg.startswith("-") and (Path.cwd() / candidate).exists():
+            absolute = (Path.cwd() / candidate).resolve()
+            if absolute.is_relative_to(repo) and (
+                absolute.suffix == ".py" or "tests" in absolute.relative_to(repo).parts
+            ):
+                rel = absolute.relative_to(repo)
+                arg = str(run.module_dir / rel) + arg[len(path_part) :]
+                has_target = True
+        out.append(arg)
+    if not has_target:
+        out.append(str(run.module_dir / "tests"))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="database name (default: a new unique name)")
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the database afterwards"
+    )
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="use an existing database where the module is installed "
+        "(upgrade it instead of creating it); implies --keep-db",
+    )
+    parser.add_argument(
+        "--no-upgrade",
+        action="store_true",
+        help="with --reuse-db: skip the upgrade, only run pytest (quick loop)",
+    )
+    args, pytest_args = parser.parse_known_args(argv)
+    try:
+        odoo_python_check()
+    except EnvironmentProblem as exc:
+        print("scripts/test.py: %s" % exc, file=sys.stderr)
+        return 2
+    db_name = args.db or "mirakl_test_%d_%d" % (os.getpid(), int(time.time()))
+    run = OdooRun(db_name)
+    keep = args.keep_db or args.reuse_db
+    try:
+        if not args.reuse_db:
+            run.drop_db()
+            started = time.monotonic()
+            run.run_odoo_checked(["-d", db_name, "-i", MODULE], "install")
+            print(
+                "install of %s into %s: clean (%.0f s)"
+                % (MODULE, db_name, time.monotonic() - started)
+            )
+        if not (args.reuse_db and args.no_upgrade):
+            started = time.monotonic()
+            run.run_odoo_checked(["-d", db_name, "-u", MODULE], "upgrade")
+            print(
+                "upgrade (-u %s): clean (%.0f s)" % (MODULE, time.monotonic() - started)
+            )
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "pytest_odoo_quiet",
+            "--odoo-config=%s" % run.config_path,
+            "--odoo-database=%s" % db_name,
+            "--odoo-log-level=warn",
+            "-q",
+            *_pytest_targets(run, pytest_args),
+        ]
+        # pytest collects from the symlinked path so that the tests import as
+        # odoo.addons.mirakl_connector.tests whatever the checkout's folder is.
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parent), env.get("PYTHONPATH")])
+        )
+        proc = subprocess.run(cmd, cwd=str(run.addons_dir), env=env, check=False)
+        return proc.returncode
+    except EnvironmentProblem as exc:
+        print("scripts/test.py: %s" % exc, file=sys.stderr)
+        return 2
+    finally:
+        if not keep:
+            try:
+                run.drop_db()
+            except EnvironmentProblem:
+                pass
+        run.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
