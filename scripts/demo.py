@@ -77,7 +77,12 @@ def wait_for_sandbox(url, timeout=20):
     raise EnvironmentProblem("the Mirakl sandbox did not start on %s" % url)
 
 
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="mirakl_demo")
     parser.add_argument("--http-port", type=int, default=8069)
@@ -155,6 +160,8 @@ def main(argv=None):
         except KeyboardInterrupt:
             server.send_signal(signal.SIGINT)
             return server.wait()
+    except KeyboardInterrupt:
+        return 130
     except EnvironmentProblem as exc:
         print("scripts/demo.py: %s" % exc, file=sys.stderr)
         return 2

@@ -6,7 +6,9 @@
 1. creates a fresh database and installs mirakl_connector (and its
    dependencies) into it; any WARNING or ERROR line in the install log fails
    the run;
-2. upgrades the module once (``-u``), with the same check;
+2. upgrades the module once (``-u``), with the same check, and runs the
+   suite with Odoo's own runner during that upgrade (--no-odoo-runner skips
+   it);
 3. runs the whole suite with pytest-odoo (extra arguments go to pytest, for
    example ``-k sandbox`` or a test file path);
 4. drops the database (unless --keep-db).
@@ -17,6 +19,8 @@ PostgreSQL is missing.
 
 import argparse
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -30,6 +34,23 @@ from odoo_env import (
     OdooRun,
     odoo_python_check,
 )
+
+
+def free_port():
+    """A free TCP port on loopback (Odoo's test mode starts its HTTP server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def odoo_runner_summary(log):
+    """The result line of Odoo's runner; fail when it ran no test at all."""
+    match = re.search(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests", log)
+    if not match or int(match.group(3)) == 0:
+        raise SystemExit("Odoo's test runner ran no test of %s" % MODULE)
+    if match.group(1) != "0" or match.group(2) != "0":
+        raise SystemExit("Odoo's test runner: %s" % match.group(0))
+    return match.group(0)
 
 
 def _pytest_targets(run, pytest_args):
@@ -66,6 +87,11 @@ def main(argv=None):
         "(upgrade it instead of creating it); implies --keep-db",
     )
     parser.add_argument(
+        "--no-odoo-runner",
+        action="store_true",
+        help="skip the pass of Odoo's own test runner during the upgrade",
+    )
+    parser.add_argument(
         "--no-upgrade",
         action="store_true",
         help="with --reuse-db: skip the upgrade, only run pytest (quick loop)",
@@ -77,7 +103,7 @@ def main(argv=None):
         print("scripts/test.py: %s" % exc, file=sys.stderr)
         return 2
     db_name = args.db or "mirakl_test_%d_%d" % (os.getpid(), int(time.time()))
-    run = OdooRun(db_name)
+    run = OdooRun(db_name, http_port=free_port())
     keep = args.keep_db or args.reuse_db
     try:
         if not args.reuse_db:
@@ -90,10 +116,17 @@ def main(argv=None):
             )
         if not (args.reuse_db and args.no_upgrade):
             started = time.monotonic()
-            run.run_odoo_checked(["-d", db_name, "-u", MODULE], "upgrade")
+            upgrade = ["-d", db_name, "-u", MODULE]
+            if not args.no_odoo_runner:
+                # The upgrade also runs the suite with Odoo's own runner, so
+                # both runners see every test (a failure logs an ERROR line).
+                upgrade += ["--test-enable", "--test-tags", "/%s" % MODULE]
+            log = run.run_odoo_checked(upgrade, "upgrade")
             print(
                 "upgrade (-u %s): clean (%.0f s)" % (MODULE, time.monotonic() - started)
             )
+            if not args.no_odoo_runner:
+                print("Odoo's test runner: %s" % odoo_runner_summary(log))
         cmd = [
             sys.executable,
             "-m",
