@@ -2,9 +2,11 @@
 
 import socket
 
+import psycopg2
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
-from odoo.tools import file_open
+from odoo.tools import file_open, mute_logger
 
 from .common import API_KEY, SHOP_ID, MiraklCommon, capture_logs
 
@@ -192,6 +194,33 @@ class TestSyncIssues(MiraklCommon):
         issue.action_resolve()
         self.assertEqual(issue.state, "resolved")
         self.assertFalse(issue.activity_ids, "resolving closes the alert")
+
+    def test_responsible_without_mirakl_access_still_gets_the_alert(self):
+        clerk = new_test_user(self.env, "clerk_no_mirakl", groups="base.group_user")
+        self.backend.user_id = clerk
+        self.backend.api_key = "wrong"
+        self.backend.action_mirakl_test_connection()
+        self.assertEqual(self.backend.issue_ids.activity_ids.user_id, clerk)
+
+    def test_one_open_issue_per_key_even_under_concurrency(self):
+        """A partial unique index backs the search-then-create of _mirakl_record."""
+        Issue = self.env["mirakl.sync.issue"]
+        issue = Issue._mirakl_record(self.backend, "OR21", "first", mirakl_ref="A-1")
+        duplicate = {
+            "backend_id": self.backend.id,
+            "operation": "OR21",
+            "mirakl_ref": "A-1",
+            "message": "second worker",
+        }
+        with (
+            self.assertRaises(psycopg2.errors.UniqueViolation),
+            self.env.cr.savepoint(),
+            mute_logger("odoo.sql_db"),
+        ):
+            Issue.create(duplicate)
+        issue.action_resolve()
+        reopened = Issue.create(duplicate)  # a resolved issue no longer blocks
+        self.assertNotEqual(reopened, issue)
 
     def test_retry_button(self):
         self.backend.api_key = "wrong"
