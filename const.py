@@ -1,10 +1,8 @@
 """Constants shared by the Odoo layer of mirakl_connector."""
 
-# Interactive buttons should answer fast: fewer retries than crons.
+# Interactive buttons should answer fast: fewer retries than the client's
+# default, which crons use (timeouts, retries and limits live in lib/const.py).
 BUTTON_MAX_RETRIES = 1
-CRON_MAX_RETRIES = 3
-DEFAULT_CONNECT_TIMEOUT = 5
-DEFAULT_READ_TIMEOUT = 30
 
 # Mirakl shop states (A01 shop_state); unknown values are shown as received.
 SHOP_STATES = {
@@ -44,6 +42,3 @@ ISSUE_CATEGORIES = [
     ("drift", "Reconciliation drift"),
     ("other", "Other"),
 ]
-
-# Size of the request/response excerpts stored on a sync issue.
-EXCERPT_LIMIT = 2000

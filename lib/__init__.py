@@ -1,11 +1,12 @@
 """Pure-Python client of the Mirakl seller API (never imports ``odoo``).
 
 ``MiraklClient`` and the errors of ``exceptions`` are the public API, with
-``is_loopback_host`` (the one rule for plain-http URLs) and ``__version__``
-(the addon's manifest version).
+``normalise_base_url`` (the one rule for base URLs: https, or plain http to
+a loopback host, as ``is_loopback_host`` says) and ``__version__`` (the
+addon's manifest version).
 """
 
-from .client import MiraklClient, is_loopback_host
+from .client import MiraklClient, is_loopback_host, normalise_base_url
 from .const import USER_AGENT, VERSION as __version__
 from .exceptions import (
     MiraklAuthError,
@@ -39,4 +40,5 @@ __all__ = [
     "MiraklValidationError",
     "__version__",
     "is_loopback_host",
+    "normalise_base_url",
 ]

@@ -113,7 +113,7 @@ class MiraklClient:
         sleep=time.sleep,
     ):
         self._api_key = _check_api_key(api_key)
-        self.base_url = _normalise_base_url(base_url, self._api_key)
+        self.base_url = normalise_base_url(base_url, self._api_key)
         self.shop_id = str(shop_id) if shop_id else None
         self.timeout = (connect_timeout, read_timeout)
         self.max_retries = max_retries
@@ -644,8 +644,11 @@ class MiraklClient:
 # === MODULE HELPERS === #
 
 
-def _normalise_base_url(base_url, api_key):
+def normalise_base_url(base_url, api_key=None):
     """Validate the instance base URL and return it without trailing ``/api``.
+
+    The one rule for what a Mirakl base URL may be (the Odoo shop record
+    validates its field with it too).
 
     :param api_key: masked in the error messages, should the URL contain it
     :raises MiraklConfigError: not http(s), credentials/query in the URL, or

@@ -3,10 +3,11 @@ import logging
 from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 
 from .. import const
-from ..lib import MiraklClient, MiraklError, is_loopback_host
+from ..lib import MiraklClient, MiraklConfigError, MiraklError, normalise_base_url
+from ..lib import const as lib_const
 
 _logger = logging.getLogger(__name__)
 
@@ -82,11 +83,11 @@ class MiraklBackend(models.Model):
         help="Receives an activity for every new sync issue of this shop.",
     )
     connect_timeout = fields.Integer(
-        default=const.DEFAULT_CONNECT_TIMEOUT,
+        default=int(lib_const.CONNECT_TIMEOUT),
         help="Seconds to wait for the connection to Mirakl.",
     )
     read_timeout = fields.Integer(
-        default=const.DEFAULT_READ_TIMEOUT,
+        default=int(lib_const.READ_TIMEOUT),
         help="Seconds to wait for Mirakl's answer.",
     )
 
@@ -148,9 +149,16 @@ class MiraklBackend(models.Model):
     @api.constrains("api_url")
     def _check_api_url(self):
         for backend in self:
-            problem = self._mirakl_url_problem(backend.api_url)
-            if problem:
-                raise ValidationError(problem)
+            try:
+                normalise_base_url(backend.api_url)
+            except MiraklConfigError as error:
+                raise ValidationError(
+                    _(
+                        "%(reason)s. Enter the instance's base URL, for example "
+                        "https://yourmarketplace.mirakl.net.",
+                        reason=error.message,
+                    )
+                ) from error
 
     @api.constrains("shop_id")
     def _check_shop_id(self):
@@ -162,30 +170,6 @@ class MiraklBackend(models.Model):
                         value=backend.shop_id,
                     )
                 )
-
-    @api.model
-    def _mirakl_url_problem(self, url):
-        """Why ``url`` cannot be a Mirakl base URL, or None when it can."""
-        parts = urlsplit((url or "").strip())
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            return _(
-                "The Mirakl URL must be a full address such as "
-                "https://yourmarketplace.mirakl.net (got %(url)s).",
-                url=url,
-            )
-        if parts.query or parts.fragment:
-            return _(
-                "The Mirakl URL must not carry a query or fragment (got %(url)s).",
-                url=url,
-            )
-        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-            return _(
-                "Mirakl is only reached over HTTPS: use https://%(host)s "
-                "(plain HTTP is allowed for loopback addresses only, "
-                "such as the sandbox).",
-                host=parts.netloc,
-            )
-        return None
 
     # === CRUD METHODS === #
 
@@ -247,27 +231,26 @@ class MiraklBackend(models.Model):
 
     # === BUSINESS METHODS === #
 
-    def _mirakl_get_client(self, max_retries=const.CRON_MAX_RETRIES):
+    def _mirakl_get_client(self, max_retries=None):
         """The one bridge to Mirakl: a configured ``MiraklClient`` for this shop.
 
         Use it as a context manager so its HTTP session is closed::
 
             with backend._mirakl_get_client() as client:
                 client.get_account()
+
+        :param max_retries: the client's default (for crons) unless given
+        :raises MiraklConfigError: no API key, or an unusable URL
         """
         self.ensure_one()
-        api_key = self.sudo().api_key
-        if not api_key:
-            raise UserError(
-                _("Enter the API key of the Mirakl shop %(name)s.", name=self.name)
-            )
+        options = {} if max_retries is None else {"max_retries": max_retries}
         return MiraklClient(
             self.api_url,
-            api_key,
+            self.sudo().api_key or "",
             shop_id=self.shop_id or None,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
-            max_retries=max_retries,
+            **options,
         )
 
     def _mirakl_call(
@@ -280,19 +263,6 @@ class MiraklBackend(models.Model):
         """
         self.ensure_one()
         Issue = self.env["mirakl.sync.issue"]
-        if max_retries is None:
-            max_retries = const.CRON_MAX_RETRIES
-        if not self.sudo().api_key:
-            error_text = _("No API key is set on the shop %(name)s.", name=self.name)
-            Issue._mirakl_record(
-                self,
-                operation,
-                category="config",
-                message=error_text,
-                record=record,
-                mirakl_ref=mirakl_ref,
-            )
-            return False, error_text
         try:
             with self._mirakl_get_client(max_retries=max_retries) as client:
                 result = func(client)
@@ -366,8 +336,6 @@ class MiraklBackend(models.Model):
 
     def _mirakl_explain(self, error):
         """A message for a person, for each way a call to Mirakl can fail."""
-        if not isinstance(error, MiraklError):
-            return str(error)
         parts = urlsplit(self.api_url or "")
         host = parts.netloc or self.api_url
         status = error.status
