@@ -1,4 +1,5 @@
 import logging
+from collections import defaultdict
 
 import psycopg2
 
@@ -106,9 +107,17 @@ class MiraklSyncIssue(models.Model):
 
     @api.depends("res_model", "res_id")
     def _compute_record_name(self):
+        # One existence check per related model, not one per issue (list views).
+        ids_by_model = defaultdict(set)
         for issue in self:
-            record = issue._mirakl_related_record()
-            issue.record_name = record.display_name if record else False
+            if issue.res_model in self.env and issue.res_id:
+                ids_by_model[issue.res_model].add(issue.res_id)
+        names = {}
+        for model, ids in ids_by_model.items():
+            for record in self.env[model].browse(ids).exists():
+                names[model, record.id] = record.display_name
+        for issue in self:
+            issue.record_name = names.get((issue.res_model, issue.res_id), False)
 
     # === ACTION METHODS === #
 
@@ -226,48 +235,47 @@ class MiraklSyncIssue(models.Model):
             "transient": transient,
             "http_status": http_status or 0,
             "error_code": error_code or False,
-            "request_excerpt": excerpt(
-                redact(request_excerpt, secrets), const.EXCERPT_LIMIT
-            )
-            or False,
-            "response_excerpt": excerpt(
-                redact(response_excerpt, secrets), const.EXCERPT_LIMIT
-            )
-            or False,
+            "request_excerpt": excerpt(redact(request_excerpt, secrets)) or False,
+            "response_excerpt": excerpt(redact(response_excerpt, secrets)) or False,
             "last_attempt_date": fields.Datetime.now(),
         }
         Issue = self.sudo()
         key = self._mirakl_key_domain(backend, operation, record, mirakl_ref)
         issue = Issue.search(key, limit=1)
-        if issue:
-            vals["attempts"] = issue.attempts + 1
-            issue.write(vals)
-            return issue
-        vals.update(
-            {
-                "backend_id": backend.id,
-                "operation": operation,
-                "res_model": record._name if record else False,
-                "res_id": record.id if record else False,
-                "mirakl_ref": mirakl_ref or False,
-            }
-        )
-        try:
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                issue = Issue.create(vals)
-        except psycopg2.errors.UniqueViolation:
-            # Another worker filed the same failure meanwhile: count ours on it.
-            issue = Issue.search(key, limit=1)
-            vals = {k: v for k, v in vals.items() if k not in ("res_model", "res_id")}
-            vals["attempts"] = issue.attempts + 1
-            issue.write(vals)
-            return issue
+        if not issue:
+            try:
+                return self._mirakl_create_issue(
+                    backend, operation, record, mirakl_ref, vals
+                )
+            except psycopg2.errors.UniqueViolation:
+                # Another worker filed the same failure meanwhile: count ours on it.
+                issue = Issue.search(key, limit=1)
+        issue.write(dict(vals, attempts=issue.attempts + 1))
+        return issue
+
+    @api.model
+    def _mirakl_create_issue(self, backend, operation, record, mirakl_ref, vals):
+        """Create a new open issue and alert the shop's responsible.
+
+        :raises psycopg2.errors.UniqueViolation: an open issue of this key exists
+        """
+        with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+            issue = self.sudo().create(
+                dict(
+                    vals,
+                    backend_id=backend.id,
+                    operation=operation,
+                    res_model=record._name if record else False,
+                    res_id=record.id if record else False,
+                    mirakl_ref=mirakl_ref or False,
+                )
+            )
         _logger.info(
             "Mirakl shop %s: sync issue %s filed (%s, %s)",
             backend.id,
             issue.id,
             operation,
-            category,
+            vals["category"],
         )
         if backend.user_id:
             issue.activity_schedule(
