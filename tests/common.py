@@ -20,11 +20,11 @@ import werkzeug.urls
 from odoo.tests import BaseCase, TransactionCase
 from odoo.tests.common import _super_send
 
+from ..lib import is_loopback_host
 from ..sandbox import SandboxServer
 
 API_KEY = "sandbox-test-key-7f3c9a1e52b84d06"
 SHOP_ID = 2001
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class LoopbackRequestsMixin:
@@ -32,8 +32,8 @@ class LoopbackRequestsMixin:
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
-        host = werkzeug.urls.url_parse(r.url).host
-        if host in LOOPBACK_HOSTS:
+        host = werkzeug.urls.url_parse(r.url).host or ""
+        if is_loopback_host(host.strip("[]")):
             return _super_send(s, r, **kw)
         return super()._request_handler(s, r, **kw)
 
@@ -52,7 +52,8 @@ class SandboxControl:
     def _url(self, path):
         return "%s/_sandbox/%s" % (self.base_url, path.lstrip("/"))
 
-    def _call(self, method, path, **kwargs):
+    def call(self, method, path, **kwargs):
+        """Any control-API call; raises on an error status."""
         response = self.session.request(method, self._url(path), timeout=30, **kwargs)
         response.raise_for_status()
         if response.status_code == 204 or not response.content:
@@ -65,12 +66,12 @@ class SandboxControl:
             body["seed"] = seed
         if config:
             body["config"] = config
-        return self._call("POST", "reset", json=body)
+        return self.call("POST", "reset", json=body)
 
     def config(self, **changes):
         if changes:
-            return self._call("PUT", "config", json=changes)
-        return self._call("GET", "config")
+            return self.call("PUT", "config", json=changes)
+        return self.call("GET", "config")
 
     def create_orders(self, count=None, orders=None):
         body = {}
@@ -78,33 +79,39 @@ class SandboxControl:
             body["count"] = count
         if orders is not None:
             body["orders"] = orders
-        return self._call("POST", "orders", json=body)["orders"]
+        return self.call("POST", "orders", json=body)["orders"]
 
     def order(self, order_id):
-        return self._call("GET", "orders/%s" % order_id)
+        return self.call("GET", "orders/%s" % order_id)
 
     def catalogue(self):
-        return self._call("GET", "catalogue")
+        return self.call("GET", "catalogue")
 
     def now(self):
-        return self._call("GET", "clock")["now"]
+        return self.call("GET", "clock")["now"]
 
     def advance(self, seconds):
-        return self._call("POST", "clock", json={"advance_seconds": seconds})
+        return self.call("POST", "clock", json={"advance_seconds": seconds})
+
+    def set_clock(self, moment):
+        return self.call("POST", "clock", json={"set": moment})
 
     def fault(self, kind, **spec):
         spec["kind"] = kind
-        return self._call("POST", "faults", json=spec)
+        return self.call("POST", "faults", json=spec)
+
+    def faults(self):
+        return self.call("GET", "faults")["faults"]
 
     def clear_faults(self):
-        return self._call("DELETE", "faults")
+        return self.call("DELETE", "faults")
 
     def calls(self, operation=None):
         params = {"operation": operation} if operation else None
-        return self._call("GET", "calls", params=params)["calls"]
+        return self.call("GET", "calls", params=params)["calls"]
 
     def clear_calls(self):
-        return self._call("DELETE", "calls")
+        return self.call("DELETE", "calls")
 
 
 class SandboxMixin(LoopbackRequestsMixin):

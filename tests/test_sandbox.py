@@ -122,17 +122,6 @@ class SandboxHttpCase(SandboxCase):
             method, self.sandbox_url + path, headers=headers, timeout=timeout, **kwargs
         )
 
-    def control_call(self, method, path, **kwargs):
-        """A control-API call SandboxControl has no method for (raises on 4xx)."""
-        response = self.http.request(
-            method,
-            "%s/_sandbox/%s" % (self.sandbox_url, path),
-            timeout=TIMEOUT,
-            **kwargs,
-        )
-        response.raise_for_status()
-        return response.json() if response.content else None
-
     def get_orders(self, **params):
         response = self.api("GET", "/api/orders", params=params)
         self.assertEqual(response.status_code, 200, response.text)
@@ -208,7 +197,7 @@ class TestSandboxAccess(SandboxHttpCase):
             [(None, 404), (None, 405), (None, 405)],
         )
         with self.assertRaises(requests.HTTPError) as caught:
-            self.control_call("GET", "nothing")
+            self.control.call("GET", "nothing")
         self.assertEqual(caught.exception.response.status_code, 404)
 
     def test_reference_endpoints(self):
@@ -920,10 +909,10 @@ class TestSandboxFaults(SandboxHttpCase):
         self.assertError(self.accept(order), 500)
         self.assertError(self.accept(order), 500)
         self.assertNoContent(self.accept(order))
-        (fault,) = self.control_call("GET", "faults")["faults"]
+        (fault,) = self.control.faults()
         self.assertEqual((fault["hits"], fault["remaining"]), (2, 0))
         self.control.clear_faults()
-        self.assertEqual(self.control_call("GET", "faults")["faults"], [])
+        self.assertEqual(self.control.faults(), [])
 
     def test_rate_is_random_but_seeded(self):
         def run():
@@ -934,7 +923,7 @@ class TestSandboxFaults(SandboxHttpCase):
         statuses = run()
         self.assertEqual(set(statuses), {200, 500})
         self.assertEqual(run(), statuses)
-        (fault,) = self.control_call("GET", "faults")["faults"]
+        (fault,) = self.control.faults()
         self.assertEqual(fault["hits"], statuses.count(500))
 
     def test_bad_fault_specs_are_refused(self):
@@ -947,7 +936,7 @@ class TestSandboxFaults(SandboxHttpCase):
             {"kind": "500", "when": "always"},
         ):
             with self.subTest(spec=spec), self.assertRaises(requests.HTTPError):
-                self.control_call("POST", "faults", json=spec)
+                self.control.call("POST", "faults", json=spec)
 
 
 @tagged("post_install", "-at_install")
@@ -1014,7 +1003,7 @@ class TestSandboxControl(SandboxHttpCase):
             timedelta(seconds=5),
         )
         target = "2030-01-01T12:00:00Z"
-        clock = self.control_call("POST", "clock", json={"set": target})
+        clock = self.control.set_clock(target)
         self.assertLess(
             parse_iso(clock["now"]) - parse_iso(target), timedelta(seconds=5)
         )
@@ -1053,7 +1042,7 @@ class TestSandboxControl(SandboxHttpCase):
         reset = self.control.reset(orders=2, partial_acceptance=True)
         self.assertEqual(reset, {"orders": ["MKP-100001-A", "MKP-100002-A"]})
         self.assertEqual(self.control.config(), dict(config, partial_acceptance=True))
-        self.assertEqual(self.control_call("GET", "clock")["offset_seconds"], 0)
+        self.assertEqual(self.control.call("GET", "clock")["offset_seconds"], 0)
         self.assertEqual(self.control.calls(), [])
         self.assertEqual(self.api("GET", "/api/version").status_code, 200)
 
