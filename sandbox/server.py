@@ -179,6 +179,35 @@ class _Handler(BaseHTTPRequestHandler):
         valid = hmac.compare_digest(value.encode(), sandbox.api_key.encode())
         return "valid" if valid else "invalid"
 
+    def _request(self, path, params, query, body):
+        return api.ApiRequest(
+            self.command,
+            path,
+            params,
+            api.Query(query),
+            body,
+            self.headers.get("Content-Type", ""),
+        )
+
+    def _answer(self, prepare):
+        """Run the operation ``prepare()`` returns as ``(handler, request)``.
+
+        Applies the time-based transitions due first; a ``SandboxError`` raised
+        anywhere becomes its error answer, any other exception a logged 500.
+        """
+        state = self.server.sandbox.state
+        try:
+            handler, request = prepare()
+            with state.lock:
+                state.refresh()
+                status, payload = handler(state, request)
+            return Response.json(status, payload)
+        except SandboxError as error:
+            return Response.error(error)
+        except Exception:
+            _logger.exception("sandbox failure on %s %s", self.command, self.path)
+            return Response.error(SandboxError(500, "Internal sandbox error"))
+
     def _serve_api(self, path, query, body):
         sandbox = self.server.sandbox
         state = sandbox.state
@@ -204,22 +233,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             if fault is not None:
                 time.sleep(fault.delay)
-            request = api.ApiRequest(
-                self.command,
-                path,
-                params,
-                api.Query(query),
-                body,
-                self.headers.get("Content-Type", ""),
-            )
+            request = self._request(path, params, query, body)
             response = self._api_response(sandbox, route, route_error, request, auth)
         with state.lock:
             call["status"] = response.status if response else None
         return response, fault
 
     def _api_response(self, sandbox, route, route_error, request, auth):
-        state = sandbox.state
-        try:
+        def prepare():
             if auth != "valid":
                 raise SandboxError(401, "Missing or invalid API key")
             if route_error is not None:
@@ -227,39 +248,18 @@ class _Handler(BaseHTTPRequestHandler):
             for shop_id in request.query.raw.get("shop_id", ()):
                 if shop_id != "" and shop_id != str(sandbox.shop_id):
                     raise SandboxError(403, "Shop %s is not accessible" % shop_id)
-            with state.lock:
-                state.refresh()
-                status, payload = route.handler(state, request)
-            return Response.json(status, payload)
-        except SandboxError as error:
-            return Response.error(error)
-        except Exception:
-            _logger.exception("sandbox failure on %s %s", self.command, self.path)
-            return Response.error(SandboxError(500, "Internal sandbox error"))
+            return route.handler, request
+
+        return self._answer(prepare)
 
     def _serve_control(self, path, query, body):
-        state = self.server.sandbox.state
-        try:
+        def prepare():
             if not ipaddress.ip_address(self.client_address[0]).is_loopback:
                 raise SandboxError(403, "The control API only answers loopback")
             handler, params = control.resolve(self.command, path)
-            request = api.ApiRequest(
-                self.command,
-                path,
-                params,
-                api.Query(query),
-                body,
-                self.headers.get("Content-Type", ""),
-            )
-            with state.lock:
-                state.refresh()
-                status, payload = handler(state, request)
-            return Response.json(status, payload)
-        except SandboxError as error:
-            return Response.error(error)
-        except Exception:
-            _logger.exception("sandbox failure on %s %s", self.command, self.path)
-            return Response.error(SandboxError(500, "Internal sandbox error"))
+            return handler, self._request(path, params, query, body)
+
+        return self._answer(prepare)
 
     def _send(self, response):
         self.send_response(response.status)
