@@ -370,6 +370,89 @@ class MiraklClient:
             idempotent=False,
         )
 
+    def update_seller_references(self, references):
+        """OR04 ``PUT /api/orders``: set ``order_reference_for_seller``.
+
+        :param references: mapping ``order_id -> reference`` (or iterable of
+            pairs; a later pair for the same order wins). A reference is a
+            non-blank string of at most 2000 characters, or ``None`` to remove
+            it. Sent in batches of 100 orders (Mirakl's limit; Mirakl allows
+            OR04 about once a minute, so batch the orders of a sync).
+        :return: dict ``order_id -> list of error dicts`` (``{code, field,
+            message}`` as Mirakl reports them inside its 200 answer, e.g. an
+            unknown order); an empty list means the order was updated
+        :raises MiraklProtocolError: a 2xx answer without an
+            ``updated_orders`` list, or one that does not account for every
+            order sent
+        Flagged idempotent (retried on 5xx and lost answers, like OR23):
+        setting the same reference again changes nothing.
+        """
+        if isinstance(references, Mapping):
+            references = references.items()
+        wanted = {}
+        for order_id, reference in references:
+            if reference is not None:
+                if not isinstance(reference, str):
+                    raise TypeError(
+                        "reference for order %s must be a string or None, not %r"
+                        % (order_id, reference)
+                    )
+                if not reference.strip() or len(reference) > const.OR04_MAX_REFERENCE:
+                    raise ValueError(
+                        "reference for order %s must be non-blank and at most %d "
+                        "characters" % (order_id, const.OR04_MAX_REFERENCE)
+                    )
+            wanted[str(order_id)] = reference
+        order_ids = list(wanted)
+        size = const.OR04_MAX_ORDERS
+        results = {}
+        for start in range(0, len(order_ids), size):
+            batch = order_ids[start : start + size]
+            body = {
+                "orders": [
+                    {
+                        "order_id": order_id,
+                        "references": {"order_reference_for_seller": wanted[order_id]},
+                    }
+                    for order_id in batch
+                ]
+            }
+            answer = self.request(
+                "PUT", "/api/orders", "OR04", json=body, idempotent=True
+            )
+            results.update(self._or04_errors(answer, batch))
+        return results
+
+    def _or04_errors(self, answer, order_ids):
+        """``order_id -> errors`` from an OR04 answer covering ``order_ids``."""
+        path = "/api/orders"
+        elements = self._page_items(answer, "updated_orders", "OR04", path, "PUT")
+        errors = {}
+        for element in elements:
+            order_id = element.get("order_id") if isinstance(element, dict) else None
+            element_errors = element.get("errors") if order_id is not None else None
+            if element_errors is None:
+                element_errors = []
+            if (
+                order_id is None
+                or not isinstance(element_errors, list)
+                or not all(isinstance(e, dict) for e in element_errors)
+            ):
+                raise self._shape_error(
+                    "OR04", path, "malformed updated_orders element", answer, "PUT"
+                )
+            errors[str(order_id)] = element_errors
+        missing = [order_id for order_id in order_ids if order_id not in errors]
+        if missing:
+            raise self._shape_error(
+                "OR04",
+                path,
+                "no result for order(s) %s" % ", ".join(missing),
+                answer,
+                "PUT",
+            )
+        return {order_id: errors[order_id] for order_id in order_ids}
+
     def update_tracking(
         self,
         order_id,
@@ -612,19 +695,21 @@ class MiraklClient:
         data = self.request("GET", path, operation)
         return self._page_items(data, key, operation, path)
 
-    def _page_items(self, page, items_key, operation, path):
+    def _page_items(self, page, items_key, operation, path, method="GET"):
         """Return ``page[items_key]``, which must be a list."""
         items = page.get(items_key) if isinstance(page, dict) else None
         if not isinstance(items, list):
-            raise self._shape_error(operation, path, "no %s list" % items_key, page)
+            raise self._shape_error(
+                operation, path, "no %s list" % items_key, page, method
+            )
         return items
 
-    def _shape_error(self, operation, path, what, payload):
+    def _shape_error(self, operation, path, what, payload, method="GET"):
         """Build the MiraklProtocolError for JSON of an unexpected shape."""
         return MiraklProtocolError(
             "unexpected answer: %s" % what,
             operation=operation,
-            method="GET",
+            method=method,
             path=redact(path, (self._api_key,)),
             response_excerpt=self._text_excerpt(json.dumps(payload)),
         )

@@ -45,6 +45,10 @@ PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
 # OR11 ``order_ids``: comma-separated, at most 100 ids per call (doc §2.2).
 OR11_MAX_ORDER_IDS = 100
+# OR04: at most 100 orders per call (doc §3.8); a seller reference is 1 to
+# 2000 characters (seller OpenAPI).
+OR04_MAX_ORDERS = 100
+OR04_MAX_REFERENCE = 2000
 
 # Request/response excerpts kept in exceptions and DEBUG logs (characters).
 EXCERPT_LIMIT = 2000

@@ -1,31 +1,51 @@
 """Every money computation of the sandbox, in one place so it can be audited.
 
 All amounts are ``Decimal`` in GBP, rounded half-up to the penny. One order
-line is computed from its unit price, quantity, shipping charge, VAT rate and
+line is computed from its unit price, quantity, shipping charge, tax set and
 commission rate:
 
-* ``price = price_unit x quantity``; the shipping charge of the order sits on
-  its first line (``shipping_price``), the other lines carry 0.00;
+* ``price = price_unit x quantity``; the shipping charge of the order (the
+  shipping type's price, or the order spec's ``shipping_price``) sits on its
+  first line (``shipping_price``), the other lines carry 0.00;
   ``total_price = price + shipping_price``.
-* VAT, ``TAX_INCLUDED`` order (prices include VAT, the sandbox default):
-  ``tax = round(price x rate / (100 + rate))``, same formula for the shipping
-  tax at the line's rate. ``TAX_EXCLUDED`` order (prices exclude VAT):
-  ``tax = round(price x rate / 100)``.
+* Taxes: a line carries a set of taxes ``(code, rate)``, by default the one
+  VAT rate of its category (20 %, 5 % or 0 %); an order spec may give several
+  (or none: no tax at all). Each tax is computed separately on the line's
+  ``price``, and on its ``shipping_price`` with the same set:
+
+  - ``TAX_EXCLUDED`` order (prices exclude the taxes):
+    ``tax_i = round(price x rate_i / 100)``;
+  - ``TAX_INCLUDED`` order (prices include them, the sandbox default):
+    ``tax_i = round(price x rate_i / (100 + sum of the rates))``, i.e. each
+    tax's share of the tax-inclusive price (with one tax: ``round(price x
+    rate / (100 + rate))``).
+
+  A line without a shipping charge has no shipping taxes.
 * Commission: ``commission_fee = round(total_price x commission rate / 100)``
   on the line's total price in the order's own tax mode, ``commission_tax =
   round(commission_fee x 20 / 100)`` (UK VAT on the operator's service),
   ``total_commission = commission_fee + commission_tax``.
 * Order level: ``price``, ``shipping_price`` and ``total_commission`` are the
-  sums over all lines (refused lines included: sandbox convention, Mirakl's
-  behaviour after a partial refusal is UNCONFIRMED), ``total_price = price +
-  shipping_price``.
+  sums over all lines (refused and cancelled lines included: sandbox
+  convention, Mirakl's behaviour after a partial refusal or a cancellation is
+  UNCONFIRMED), ``total_price = price + shipping_price``.
+
+Cancelling ``q`` of a line's ``quantity`` (control API) creates a
+cancellation whose amounts are the line's shares: ``amount = round(price x q
+/ quantity)``, likewise each tax, the commission fee and its tax; the
+shipping charge and its taxes likewise, so all of them when the whole line
+is cancelled at once. The cancellation that brings the cancelled quantity up
+to the line's quantity takes exactly what is left (line amount minus the
+earlier cancellations), so the cancellations of a fully cancelled line add
+up to the line to the penny.
 
 OR11 may ask for the other tax mode (``order_tax_mode``): amounts are then
-converted line by line, ``excluded = included - tax`` (or ``included =
-excluded + tax``), tax amounts and commission unchanged, and the unit prices
+converted line by line, ``excluded = included - taxes`` (or ``included =
+excluded + taxes``), tax amounts and commission unchanged, and the unit prices
 are re-derived as ``round(price / quantity)`` (so after a conversion
 ``price_unit x quantity`` may differ from ``price`` by a few pence; ``price``
-is the authoritative figure).
+is the authoritative figure). Cancellation amounts are converted the same way
+with their own taxes.
 """
 
 from dataclasses import dataclass
@@ -48,14 +68,53 @@ def money(value):
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def included_tax(amount, rate):
-    """VAT contained in a tax-inclusive ``amount`` at ``rate`` percent."""
-    return money(amount * rate / (HUNDRED + rate))
+def included_tax(amount, rate, total_rate=None):
+    """Tax at ``rate`` % contained in a tax-inclusive ``amount``.
+
+    ``total_rate`` is the sum of every rate the amount includes (default:
+    ``rate`` alone).
+    """
+    total_rate = rate if total_rate is None else total_rate
+    return money(amount * rate / (HUNDRED + total_rate))
 
 
 def added_tax(amount, rate):
-    """VAT due on top of a tax-exclusive ``amount`` at ``rate`` percent."""
+    """Tax due on top of a tax-exclusive ``amount`` at ``rate`` percent."""
     return money(amount * rate / HUNDRED)
+
+
+@dataclass(frozen=True)
+class TaxAmount:
+    """One tax of a line (or of a cancellation): code, rate (%), amount."""
+
+    code: str
+    rate: Decimal
+    amount: Decimal
+
+
+def _sum(taxes):
+    return sum((tax.amount for tax in taxes), ZERO)
+
+
+def compute_taxes(amount, rates, tax_mode):
+    """The taxes of ``amount`` for ``rates`` ((code, rate) pairs) in ``tax_mode``."""
+    total_rate = sum((rate for _code, rate in rates), Decimal(0))
+    return tuple(
+        TaxAmount(
+            code,
+            rate,
+            included_tax(amount, rate, total_rate)
+            if tax_mode == TAX_INCLUDED
+            else added_tax(amount, rate),
+        )
+        for code, rate in rates
+    )
+
+
+def _converted(amount, taxes, from_mode, to_mode):
+    if to_mode == from_mode:
+        return amount
+    return amount + (-1 if to_mode == TAX_EXCLUDED else 1) * _sum(taxes)
 
 
 @dataclass(frozen=True)
@@ -68,21 +127,27 @@ class LineAmounts:
     price: Decimal
     shipping_price: Decimal
     total_price: Decimal
-    vat_rate: Decimal
-    tax: Decimal
-    shipping_tax: Decimal
+    taxes: tuple  # TaxAmount on the price (empty: untaxed)
+    shipping_taxes: tuple  # TaxAmount on the shipping price (empty: none)
     commission_rate: Decimal
     commission_fee: Decimal
     commission_tax: Decimal
     total_commission: Decimal
 
+    @property
+    def tax(self):
+        return _sum(self.taxes)
+
+    @property
+    def shipping_tax(self):
+        return _sum(self.shipping_taxes)
+
     def priced(self, tax_mode):
         """Prices as shown in ``tax_mode``: dict of the five price fields."""
-        price, shipping = self.price, self.shipping_price
-        if tax_mode != self.tax_mode:
-            sign = -1 if tax_mode == TAX_EXCLUDED else 1
-            price += sign * self.tax
-            shipping += sign * self.shipping_tax
+        price = _converted(self.price, self.taxes, self.tax_mode, tax_mode)
+        shipping = _converted(
+            self.shipping_price, self.shipping_taxes, self.tax_mode, tax_mode
+        )
         same = tax_mode == self.tax_mode
         return {
             "price_unit": self.price_unit if same else money(price / self.quantity),
@@ -94,13 +159,15 @@ class LineAmounts:
 
 
 def compute_line(
-    price_unit, quantity, shipping_price, vat_rate, commission_rate, tax_mode
+    price_unit, quantity, shipping_price, tax_rates, commission_rate, tax_mode
 ):
-    """Compute one line (see the module docstring for the formulas)."""
+    """Compute one line (see the module docstring for the formulas).
+
+    :param tax_rates: the line's taxes as ``(code, rate)`` pairs
+    """
     price_unit = money(price_unit)
     shipping_price = money(shipping_price)
     price = money(price_unit * quantity)
-    tax_of = included_tax if tax_mode == TAX_INCLUDED else added_tax
     total_price = price + shipping_price
     commission_fee = money(total_price * commission_rate / HUNDRED)
     commission_tax = money(commission_fee * COMMISSION_VAT_RATE / HUNDRED)
@@ -111,13 +178,89 @@ def compute_line(
         price=price,
         shipping_price=shipping_price,
         total_price=total_price,
-        vat_rate=vat_rate,
-        tax=tax_of(price, vat_rate),
-        shipping_tax=tax_of(shipping_price, vat_rate),
+        taxes=compute_taxes(price, tax_rates, tax_mode),
+        shipping_taxes=(
+            compute_taxes(shipping_price, tax_rates, tax_mode) if shipping_price else ()
+        ),
         commission_rate=commission_rate,
         commission_fee=commission_fee,
         commission_tax=commission_tax,
         total_commission=commission_fee + commission_tax,
+    )
+
+
+@dataclass(frozen=True)
+class CancelAmounts:
+    """The amounts of one cancellation, in the order's own tax mode."""
+
+    tax_mode: str
+    quantity: int
+    amount: Decimal
+    shipping_amount: Decimal
+    taxes: tuple  # TaxAmount
+    shipping_taxes: tuple  # TaxAmount
+    commission_amount: Decimal
+    commission_tax: Decimal
+    commission_total_amount: Decimal
+
+    def priced(self, tax_mode):
+        """``amount`` and ``shipping_amount`` as shown in ``tax_mode``."""
+        return {
+            "amount": _converted(self.amount, self.taxes, self.tax_mode, tax_mode),
+            "shipping_amount": _converted(
+                self.shipping_amount, self.shipping_taxes, self.tax_mode, tax_mode
+            ),
+        }
+
+
+def compute_cancelation(line, quantity, previous=()):
+    """Cancel ``quantity`` of ``line`` (LineAmounts) after ``previous``.
+
+    :param previous: the line's earlier cancellations (CancelAmounts)
+    :raises ValueError: ``quantity`` is not between 1 and what remains
+    """
+    done = sum(c.quantity for c in previous)
+    if not 1 <= quantity <= line.quantity - done:
+        raise ValueError(
+            "cannot cancel %d of a line of %d (%d already cancelled)"
+            % (quantity, line.quantity, done)
+        )
+    completes = done + quantity == line.quantity
+
+    def share(total, already):
+        if completes:
+            return total - already
+        return money(total * quantity / line.quantity)
+
+    def tax_shares(line_taxes, attribute):
+        return tuple(
+            TaxAmount(
+                tax.code,
+                tax.rate,
+                share(
+                    tax.amount,
+                    sum((getattr(c, attribute)[i].amount for c in previous), ZERO),
+                ),
+            )
+            for i, tax in enumerate(line_taxes)
+        )
+
+    fee = share(line.commission_fee, sum((c.commission_amount for c in previous), ZERO))
+    fee_tax = share(
+        line.commission_tax, sum((c.commission_tax for c in previous), ZERO)
+    )
+    return CancelAmounts(
+        tax_mode=line.tax_mode,
+        quantity=quantity,
+        amount=share(line.price, sum((c.amount for c in previous), ZERO)),
+        shipping_amount=share(
+            line.shipping_price, sum((c.shipping_amount for c in previous), ZERO)
+        ),
+        taxes=tax_shares(line.taxes, "taxes"),
+        shipping_taxes=tax_shares(line.shipping_taxes, "shipping_taxes"),
+        commission_amount=fee,
+        commission_tax=fee_tax,
+        commission_total_amount=fee + fee_tax,
     )
 
 

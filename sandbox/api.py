@@ -6,6 +6,7 @@ Operation   Method  Path                                  Success
 A01         GET     /api/account                          200 shop object
 PC01        GET     /api/platform/configuration           200 ``features``
 V01         GET     /api/version                          200 ``version``
+OR04        PUT     /api/orders                           200 ``updated_orders``
 OR11        GET     /api/orders                           200 offset paging
 OR21        PUT     /api/orders/{order_id}/accept         204
 OR23        PUT     /api/orders/{order_id}/tracking       204
@@ -19,6 +20,14 @@ Errors (the server module describes the body): malformed query parameters
 answer 400 without a machine code; JSON body problems answer 400
 ``VALIDATION_ERROR`` (415 when a body is sent with another Content-Type than
 ``application/json``); the OR21 codes are the ones the API document lists.
+OR04 reports an unknown order inside its 200 answer, in the order's
+``updated_orders`` element: ``errors: [{"code": "ORDER_NOT_FOUND", "field":
+"order_id", "message"}]`` (no ``updated``); more than 100 orders, a missing
+``order_id``, a blank or non-string ``order_reference_for_seller`` and
+``order_lines`` (eco-contributions are not modelled) answer 400
+``VALIDATION_ERROR``. Known orders answer ``errors: []`` and ``updated:
+{"references": {"order_reference_for_seller": ...}}`` (``updated: {}`` when
+no reference was sent).
 Sandbox codes where Mirakl's are UNCONFIRMED: OR23 ``CARRIER_NOT_FOUND``
 (unknown ``carrier_code``), ``TRACKING_NUMBER_REQUIRED`` (the carrier's
 tracking URL needs the number), ``ALTERNATIVE_CARRIER_DISABLED``
@@ -41,7 +50,8 @@ moved back by ``update_date_delta_seconds``. Unknown parameters are ignored.
 ST12 details: seek paging with ``limit`` 1..``max_page_size`` (default 10)
 and opaque ``page_token`` strings; a token carries the filters of the first
 call, so later filters are ignored (as the API document says); sort
-``shippingDate,ASC`` (default) or ``shippingDate,DESC``.
+``shippingDate,ASC`` (default) or ``shippingDate,DESC``. Raw orders (see
+``state``) are never listed.
 """
 
 import base64
@@ -59,6 +69,7 @@ from .state import (
     PAYMENT_WORKFLOW,
     PAYMENT_WORKFLOWS,
     SHIPPING,
+    RawOrder,
     SandboxError,
     bad_request,
     parse_datetime,
@@ -274,7 +285,7 @@ def shipping_types(state, request):
     return 200, {"shipping_types": [s.as_dict() for s in seed.SHIPPING_TYPES.values()]}
 
 
-# === orders: OR11, OR21, OR23, OR24 === #
+# === orders: OR04, OR11, OR21, OR23, OR24 === #
 
 
 def _order_filters(state, query):
@@ -287,8 +298,9 @@ def _order_filters(state, query):
     customer_refs = query.csv("order_references_for_customer")
     if customer_refs is not None:
         filters.append(lambda o: o.reference_for_customer in customer_refs)
-    if query.csv("order_references_for_seller") is not None:
-        filters.append(lambda o: False)  # no seller reference is ever set yet
+    seller_refs = query.csv("order_references_for_seller")
+    if seller_refs is not None:
+        filters.append(lambda o: o.reference_for_seller in seller_refs)
     states = query.csv("order_state_codes", ORDER_STATES)
     if states is not None:
         filters.append(lambda o: o.state in states)
@@ -338,6 +350,10 @@ def list_orders(state, request):
         "orders": [render_order(o, tax_mode, state.details_visible(o)) for o in page],
         "total_count": len(orders),
     }
+
+
+def update_orders(state, request):
+    return 200, state.update_orders(request.json())
 
 
 def accept_order(state, request):
@@ -408,7 +424,8 @@ def items_to_ship(state, request):
     orders = [
         o
         for o in state.orders.values()
-        if o.state == SHIPPING
+        if not isinstance(o, RawOrder)
+        and o.state == SHIPPING
         and (order_ids is None or o.order_id in order_ids)
         and (centers is None or seed.FULFILLMENT_CENTER in centers)
         and _window(date_from, date_to, o.customer_debited)
@@ -447,6 +464,7 @@ ROUTES = (
     _route("A01", "GET", "/api/account", account),
     _route("PC01", "GET", "/api/platform/configuration", platform_configuration),
     _route("V01", "GET", "/api/version", version),
+    _route("OR04", "PUT", "/api/orders", update_orders),
     _route("OR11", "GET", "/api/orders", list_orders),
     _route("OR21", "PUT", "/api/orders/{order_id}/accept", accept_order),
     _route("OR23", "PUT", "/api/orders/{order_id}/tracking", update_tracking),

@@ -4,40 +4,79 @@ No authentication (the server only listens on loopback), JSON in and out,
 errors are ``{"status": ..., "message": ...}`` with 400 (bad input), 404
 (unknown path or order) or 405 (wrong method).
 
-=======  =====================  ==============================================
-Method   Path                   Effect
-=======  =====================  ==============================================
-POST     /_sandbox/reset        body ``{"orders": N, "seed": S?, "config":
-                                {...}?}``: drop orders, faults, call log and
-                                clock offset, configuration back to the
-                                server's defaults plus ``config``, then seed N
-                                orders in WAITING_ACCEPTANCE ->
-                                ``{"orders": [order ids]}``
-GET      /_sandbox/config       -> the full configuration
-PUT      /_sandbox/config       partial update (unknown keys: 400) -> full
-POST     /_sandbox/orders       body ``{"count": N}`` and/or ``{"orders":
-                                [spec]}`` -> ``{"orders": [OR11 objects]}``
-GET      /_sandbox/orders/<id>  -> the order as OR11 shows it
-GET      /_sandbox/catalogue    -> products, shipping types and zone,
-                                carriers, customers, categories
-GET      /_sandbox/clock        -> ``{"now": iso, "offset_seconds": x}``
-POST     /_sandbox/clock        ``{"advance_seconds": n}`` or ``{"set": iso}``
-POST     /_sandbox/faults       register a fault (see ``faults``) -> it, with
-                                its ``id``
-GET      /_sandbox/faults       -> ``{"faults": [...]}``
-DELETE   /_sandbox/faults       204, all faults removed
-GET      /_sandbox/calls        ``?operation=OR21`` optional -> ``{"calls":
-                                [...]}`` in arrival order (see ``server``)
-DELETE   /_sandbox/calls        204, call log emptied
-=======  =====================  ==============================================
+=======  ==============================  =====================================
+Method   Path                            Effect
+=======  ==============================  =====================================
+POST     /_sandbox/reset                 body ``{"orders": N, "seed": S?,
+                                         "config": {...}?}``: drop orders,
+                                         faults, call log and clock offset,
+                                         configuration back to the server's
+                                         defaults plus ``config``, then seed
+                                         N orders in WAITING_ACCEPTANCE ->
+                                         ``{"orders": [order ids]}``
+GET      /_sandbox/config                -> the full configuration
+PUT      /_sandbox/config                partial update (unknown keys: 400)
+                                         -> full
+POST     /_sandbox/orders                body ``{"count": N}`` and/or
+                                         ``{"orders": [spec]}`` ->
+                                         ``{"orders": [OR11 objects]}``
+GET      /_sandbox/orders/<id>           -> the order as OR11 shows it
+POST     /_sandbox/orders/<id>/cancel    body ``{"lines": [{"order_line_id",
+                                         "quantity"}]?, "reason_code":
+                                         str?}``: cancel (operator or
+                                         customer side) those quantities, or
+                                         without ``lines`` what remains of
+                                         every line neither refused nor
+                                         cancelled; ``reason_code`` defaults
+                                         to ``CUSTOMER_CANCELED`` -> the
+                                         order as OR11 shows it
+POST     /_sandbox/orders/raw            body ``{"order": {...}}``: store an
+                                         OR11 order JSON verbatim (replacing
+                                         any order of the same id) -> the
+                                         order as stored
+GET      /_sandbox/catalogue             -> products, shipping types and
+                                         zone, carriers, customers,
+                                         categories
+GET      /_sandbox/clock                 -> ``{"now": iso, "offset_seconds":
+                                         x}``
+POST     /_sandbox/clock                 ``{"advance_seconds": n}`` or
+                                         ``{"set": iso}``
+POST     /_sandbox/faults                register a fault (see ``faults``) ->
+                                         it, with its ``id``
+GET      /_sandbox/faults                -> ``{"faults": [...]}``
+DELETE   /_sandbox/faults                204, all faults removed
+GET      /_sandbox/calls                 ``?operation=OR21`` optional ->
+                                         ``{"calls": [...]}`` in arrival
+                                         order (see ``server``)
+DELETE   /_sandbox/calls                 204, call log emptied
+=======  ==============================  =====================================
 
 An order ``spec`` for ``POST /_sandbox/orders``: ``lines`` (required, list of
-``{"sku", "quantity" (default 1), "price_unit" (default: catalogue)}``),
-``shipping_type`` (``STD`` default, ``EXP``), ``customer_id`` (one of the
-catalogue's customers; default: drawn by the seeded generator),
-``order_tax_mode`` (the mode its prices are expressed in; default: the
-platform's), ``created_date`` (ISO-8601; default now) and
-``reference_for_customer``. Unknown keys and unknown SKUs answer 400.
+``{"sku", "quantity" (default 1), "price_unit" (default: catalogue), "taxes"
+(default: the category's VAT)}``), ``shipping_type`` (``STD`` default,
+``EXP``), ``shipping_price`` (default: the shipping type's price),
+``customer_id`` (one of the catalogue's customers; default: drawn by the
+seeded generator) or ``customer`` (a full Mirakl customer object, served as
+given: unknown country codes, missing streets...), ``order_tax_mode`` (the
+mode its prices are expressed in; default: the platform's), ``created_date``
+(ISO-8601; default now) and ``reference_for_customer``. A line's ``taxes`` is
+a list of ``{"code": str, "rate": percentage}`` replacing the category's VAT
+(several taxes on one line; ``[]``: untaxed); the line carrying the shipping
+charge taxes it with the same set (formulas in ``amounts``). Unknown keys and
+unknown SKUs answer 400.
+
+Cancellations (``cancel``): a quantity beyond what remains of a line, a
+refused line, or an order that is not ``WAITING_ACCEPTANCE``,
+``WAITING_DEBIT``, ``WAITING_DEBIT_PAYMENT`` or ``SHIPPING`` answer 400;
+``state`` and ``views`` describe the effects.
+
+Raw orders (``orders/raw``): the JSON must have at least ``order_id``,
+``order_state``, ``created_date``, ``last_updated_date`` (ISO-8601) and
+``order_lines`` with ``order_line_id`` and ``order_line_state``, else 400;
+``state`` says what the sandbox does with them. A replayed order keeps its
+dates: one still ``WAITING_ACCEPTANCE`` but created longer ago than the
+acceptance window is refused (``AUTO_REFUSED``) on the next request, so move
+the clock back or widen the window first.
 """
 
 import json
@@ -48,7 +87,7 @@ from urllib.parse import unquote
 from . import seed
 from .amounts import TAX_MODES
 from .api import OPERATIONS
-from .state import SandboxError, bad_request, parse_datetime
+from .state import CUSTOMER_CANCELED, SandboxError, bad_request, parse_datetime
 from .views import iso, render_order
 
 MAX_ORDERS_PER_CALL = 5000
@@ -60,9 +99,13 @@ _SPEC_KEYS = frozenset(
         "order_tax_mode",
         "created_date",
         "reference_for_customer",
+        "shipping_price",
+        "customer",
     )
 )
-_LINE_KEYS = frozenset(("sku", "quantity", "price_unit"))
+_LINE_KEYS = frozenset(("sku", "quantity", "price_unit", "taxes"))
+_TAX_KEYS = frozenset(("code", "rate"))
+_CANCEL_LINE_KEYS = frozenset(("order_line_id", "quantity"))
 
 
 def _body(request):
@@ -102,6 +145,40 @@ def _view(state, order):
     )
 
 
+def _decimal(value, name, positive=False):
+    """A JSON number as Decimal: positive, or at least zero (400 otherwise)."""
+    kind = "positive" if positive else "non-negative"
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise bad_request("%s must be a %s number" % (name, kind)) from exc
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | str)
+        or not number.is_finite()
+        or number < 0
+        or (positive and not number)
+    ):
+        raise bad_request("%s must be a %s number" % (name, kind))
+    return number
+
+
+def _taxes(raw):
+    """A line's ``taxes`` as ``[(code, rate)]`` (400 when malformed)."""
+    if not isinstance(raw, list):
+        raise bad_request("taxes must be a list")
+    taxes = []
+    for tax in raw:
+        _only(tax, _TAX_KEYS, "tax")
+        code = tax.get("code")
+        if not isinstance(code, str) or not code:
+            raise bad_request("A tax needs a non-empty code")
+        if code in (c for c, _rate in taxes):
+            raise bad_request("Tax %s is given twice" % code)
+        taxes.append((code, _decimal(tax.get("rate"), "rate")))
+    return taxes
+
+
 def _line(raw):
     _only(raw, _LINE_KEYS, "line")
     product = seed.PRODUCTS.get(raw.get("sku"))
@@ -110,13 +187,9 @@ def _line(raw):
     quantity = _count(raw.get("quantity", 1), "quantity", minimum=1)
     price_unit = raw.get("price_unit")
     if price_unit is not None:
-        try:
-            price_unit = Decimal(str(price_unit))
-        except InvalidOperation as exc:
-            raise bad_request("price_unit must be a number") from exc
-        if isinstance(raw["price_unit"], bool) or not price_unit > 0:
-            raise bad_request("price_unit must be a positive number")
-    return product, quantity, price_unit
+        price_unit = _decimal(price_unit, "price_unit", positive=True)
+    taxes = _taxes(raw["taxes"]) if "taxes" in raw else None
+    return product, quantity, price_unit, taxes
 
 
 def _spec(state, raw):
@@ -131,10 +204,18 @@ def _spec(state, raw):
     if shipping_code not in seed.SHIPPING_TYPES:
         raise bad_request("Unknown shipping_type %r" % (shipping_code,))
     spec.shipping_type = seed.SHIPPING_TYPES[shipping_code]
+    if "shipping_price" in raw:
+        spec.shipping_price = _decimal(raw["shipping_price"], "shipping_price")
+    if "customer_id" in raw and "customer" in raw:
+        raise bad_request("Give customer_id or customer, not both")
     if "customer_id" in raw:
         if raw["customer_id"] not in seed.CUSTOMERS:
             raise bad_request("Unknown customer_id %r" % (raw["customer_id"],))
         spec.customer_id = raw["customer_id"]
+    if "customer" in raw:
+        if not isinstance(raw["customer"], dict):
+            raise bad_request("customer must be a JSON object")
+        spec.customer = raw["customer"]
     if "order_tax_mode" in raw:
         if raw["order_tax_mode"] not in TAX_MODES:
             raise bad_request("order_tax_mode must be one of %s" % ", ".join(TAX_MODES))
@@ -194,6 +275,42 @@ def create_orders(state, request):
 
 def get_order(state, request):
     return 200, _view(state, state.get_order(request.params["order_id"]))
+
+
+def _cancel_lines(raw):
+    """``[(order_line_id, quantity)]`` from a cancel body's ``lines``."""
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("lines must be a non-empty list")
+    lines = []
+    for line in raw:
+        _only(line, _CANCEL_LINE_KEYS, "line")
+        line_id = line.get("order_line_id")
+        if not isinstance(line_id, str) or not line_id:
+            raise bad_request("order_line_id must be a non-empty string")
+        if "quantity" not in line:
+            raise bad_request("quantity is required")
+        lines.append((line_id, _count(line["quantity"], "quantity", minimum=1)))
+    return lines
+
+
+def cancel_order(state, request):
+    body = _body(request)
+    _only(body, {"lines", "reason_code"}, "cancel")
+    order_id = request.params["order_id"]
+    state.get_order(order_id)  # 404 first
+    lines = _cancel_lines(body["lines"]) if body.get("lines") is not None else None
+    reason_code = body.get("reason_code", CUSTOMER_CANCELED)
+    if not isinstance(reason_code, str) or not reason_code:
+        raise bad_request("reason_code must be a non-empty string")
+    state.cancel(order_id, lines, reason_code)
+    return 200, _view(state, state.get_order(order_id))
+
+
+def add_raw_order(state, request):
+    body = _body(request)
+    _only(body, {"order"}, "request")
+    order = state.add_raw_order(body.get("order"))
+    return 200, _view(state, order)
 
 
 def catalogue(state, request):
@@ -289,7 +406,9 @@ _ROUTES = (
     ("GET", "config", get_config),
     ("PUT", "config", put_config),
     ("POST", "orders", create_orders),
+    ("POST", "orders/raw", add_raw_order),
     ("GET", "orders/(?P<order_id>[^/]+)", get_order),
+    ("POST", "orders/(?P<order_id>[^/]+)/cancel", cancel_order),
     ("GET", "catalogue", catalogue),
     ("GET", "clock", get_clock),
     ("POST", "clock", move_clock),

@@ -7,9 +7,15 @@ customers; only the generated orders depend on the seed, through one
 
 Catalogue: a UK fashion seller's offers, one per variant (colour x size) of a
 few product templates. Adult clothing and accessories are standard-rated (20 %
-VAT), children's clothing is zero-rated (UK VAT Notice 714). Prices are GBP,
-VAT included. Commission rates are per category (sandbox figures), with 20 %
-VAT on the commission.
+VAT), children's clothing is zero-rated (UK VAT Notice 714), children's car
+seats are reduced-rated (5 %, ``GB_VAT_RED``). Prices are GBP, VAT included.
+Commission rates are per category (sandbox figures), with 20 % VAT on the
+commission.
+
+The car seats were appended after the other templates (existing SKUs and
+offer ids did not move) and the order generator leaves them out, so that a
+seed still produces the same orders as before; order specs name them
+explicitly.
 """
 
 import itertools
@@ -33,6 +39,7 @@ class TaxRate:
 
 VAT_STANDARD = TaxRate("GB_VAT_STD", Decimal(20))
 VAT_ZERO = TaxRate("GB_VAT_ZERO", Decimal(0))
+VAT_REDUCED = TaxRate("GB_VAT_RED", Decimal(5))
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,11 @@ CATEGORIES = {
         Category("MENSWEAR", "Menswear", VAT_STANDARD, Decimal(15)),
         Category("KIDSWEAR", "Kidswear", VAT_ZERO, Decimal(12)),
         Category("ACCESSORIES", "Accessories", VAT_STANDARD, Decimal(18)),
+        Category("CAR_SEATS", "Children's car seats", VAT_REDUCED, Decimal(10)),
     )
 }
+# Categories the order generator draws from (see the module docstring).
+GENERATED_CATEGORIES = frozenset(("WOMENSWEAR", "MENSWEAR", "KIDSWEAR", "ACCESSORIES"))
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,12 @@ _TEMPLATES = (
      (("SM", "S/M"), ("ML", "M/L"))),
     ("AHT", "Knitted bobble hat", "ACCESSORIES", "16.50",
      (("MUS", "mustard"), ("GRY", "grey")),
+     (("OS", "one size"),)),
+    ("CCS", "Rear-facing child car seat", "CAR_SEATS", "129.00",
+     (("BLK", "black"), ("GRY", "grey")),
+     (("OS", "one size"),)),
+    ("CBS", "High-back booster seat", "CAR_SEATS", "59.99",
+     (("BLK", "black"),),
      (("OS", "one size"),)),
 )  # fmt: skip
 
@@ -334,12 +350,14 @@ CUSTOMERS = _build_customers()
 class OrderSpec:
     """What an order is made of, before the state store builds it."""
 
-    lines: list  # [(Product, quantity, price_unit or None)]
+    lines: list  # [(Product, quantity, price_unit or None, taxes or None)]
     customer_id: str
     shipping_type: ShippingType
     created_date: object = None  # aware datetime; None = now
     tax_mode: str = None  # None = the platform's mode
     reference_for_customer: str = None
+    shipping_price: Decimal = None  # None = the shipping type's price
+    customer: dict = None  # a full customer object replacing customer_id's
 
 
 class OrderGenerator:
@@ -354,7 +372,11 @@ class OrderGenerator:
 
     def __init__(self, rng):
         self.rng = rng
-        self.skus = sorted(PRODUCTS)
+        self.skus = sorted(
+            sku
+            for sku, product in PRODUCTS.items()
+            if product.category.code in GENERATED_CATEGORIES
+        )
         self.customer_ids = sorted(CUSTOMERS)
         self.customer_weights = [
             4 if i < FREQUENT_CUSTOMERS else 1 for i in range(len(self.customer_ids))
@@ -367,6 +389,7 @@ class OrderGenerator:
             (
                 PRODUCTS[sku],
                 rng.choices(self.QUANTITIES, self.QUANTITY_WEIGHTS)[0],
+                None,
                 None,
             )
             for sku in rng.sample(self.skus, count)

@@ -3,8 +3,8 @@
 ``SandboxServer`` runs a ``ThreadingHTTPServer`` (HTTP/1.1, keep-alive,
 daemon threads) on a loopback address only, serving:
 
-* ``/api/...``: the Mirakl seller operations of ``api`` (A01, PC01, V01, OR11,
-  OR21, OR23, OR24, SH21, SH12, ST12);
+* ``/api/...``: the Mirakl seller operations of ``api`` (A01, PC01, V01, OR04,
+  OR11, OR21, OR23, OR24, SH21, SH12, ST12);
 * ``/_sandbox/...``: the control API of ``control`` (no authentication).
 
 Every /api/ call goes through, in this order:
@@ -26,7 +26,8 @@ Every /api/ call goes through, in this order:
 Error body (Mirakl's real shape is UNCONFIRMED; the sandbox uses this one
 consistently, control API included): ``{"status": <int>, "message":
 "<text>"}`` plus ``"code": "<MACHINE_CODE>"`` when there is a machine code.
-Successful writes answer 204 with no body.
+Successful writes answer 204 with no body, except OR04 (200 with its
+``updated_orders``).
 
 Each request is logged on the ``mirakl_sandbox`` logger at DEBUG level in one
 line (the command line shows them on stderr; under tests they stay silent).

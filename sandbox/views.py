@@ -19,20 +19,33 @@ Sandbox conventions where the document is silent (UNCONFIRMED):
 * with ``details_before_acceptance`` off, ``billing_address`` and
   ``shipping_address`` are null while the order is ``WAITING_ACCEPTANCE``;
 * ST12 ``shipping_date`` is the moment the order became ``SHIPPING`` (ready
-  to ship).
+  to ship); its ``quantity`` is what remains of the line after cancellations;
+* cancellations: a cancelled line keeps its ``quantity``, ``price`` and
+  ``total_price`` as ordered (the order's totals too); what was cancelled is
+  only listed in the line's ``cancelations`` (``id``, ``created_date``,
+  ``quantity``, ``reason_code``, ``amount``, ``shipping_amount``, ``taxes``
+  and ``shipping_taxes`` as ``{code, amount}``, ``fees`` (empty),
+  ``commission_amount``, ``commission_taxes`` ``{code, amount}``,
+  ``commission_total_amount``; amounts in the tax mode asked for); a line
+  cancelled in full is ``CANCELED`` with ``order_line_state_reason_code`` =
+  the cancellation's reason code, and so is an order left with no line that is
+  neither refused nor cancelled (``order_state_reason_label`` null). Whether
+  Mirakl lowers ``quantity``/``price`` instead is UNCONFIRMED;
+* an order spec's ``customer`` object is served as given (deep copy), only
+  its addresses are nulled while hidden before acceptance;
+* raw orders (``state.RawOrder``) are served exactly as stored, whatever
+  ``order_tax_mode`` OR11 asks for and whether details are visible.
 """
 
+import copy
 import hashlib
 from datetime import timedelta
 
 from . import seed
 from .amounts import COMMISSION_TAX_CODE, COMMISSION_VAT_RATE, ZERO, order_totals
-from .state import PAYMENT_WORKFLOW, SHIPPED, SHIPPING
+from .state import PAYMENT_WORKFLOW, SHIPPED, SHIPPING, RawOrder, iso
 
-
-def iso(moment):
-    """``2025-03-03T10:12:00Z`` (None stays None)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+__all__ = ["iso", "render_item_to_ship", "render_order"]
 
 
 def rate(value):
@@ -49,11 +62,33 @@ def _tax(code, amount, tax_rate):
     }
 
 
+def _cancelation(cancelation, tax_mode):
+    amounts = cancelation.amounts
+    priced = amounts.priced(tax_mode)
+    return {
+        "id": cancelation.cancelation_id,
+        "created_date": iso(cancelation.created),
+        "quantity": amounts.quantity,
+        "reason_code": cancelation.reason_code,
+        "amount": priced["amount"],
+        "shipping_amount": priced["shipping_amount"],
+        "taxes": [{"code": t.code, "amount": t.amount} for t in amounts.taxes],
+        "shipping_taxes": [
+            {"code": t.code, "amount": t.amount} for t in amounts.shipping_taxes
+        ],
+        "fees": [],
+        "commission_amount": amounts.commission_amount,
+        "commission_taxes": [
+            {"code": COMMISSION_TAX_CODE, "amount": amounts.commission_tax}
+        ],
+        "commission_total_amount": amounts.commission_total_amount,
+    }
+
+
 def render_line(line, tax_mode):
     amounts = line.amounts
     priced = amounts.priced(tax_mode)
     product = line.product
-    vat = product.category.vat
     return {
         "order_line_id": line.line_id,
         "order_line_index": line.index,
@@ -86,12 +121,10 @@ def render_line(line, tax_mode):
         "total_price": priced["total_price"],
         "fees": [],
         "promotions": [],
-        "taxes": [_tax(vat.code, amounts.tax, vat.rate)],
-        "shipping_taxes": (
-            [_tax(vat.code, amounts.shipping_tax, vat.rate)]
-            if amounts.shipping_price
-            else []
-        ),
+        "taxes": [_tax(t.code, t.amount, t.rate) for t in amounts.taxes],
+        "shipping_taxes": [
+            _tax(t.code, t.amount, t.rate) for t in amounts.shipping_taxes
+        ],
         "commission_fee": amounts.commission_fee,
         "commission_taxes": [
             {
@@ -103,7 +136,7 @@ def render_line(line, tax_mode):
         "commission_vat": amounts.commission_tax,
         "commission_rate_vat": rate(COMMISSION_VAT_RATE),
         "total_commission": amounts.total_commission,
-        "cancelations": [],
+        "cancelations": [_cancelation(c, tax_mode) for c in line.cancelations],
         "refunds": [],
         "can_refund": line.state == SHIPPED,
         "order_line_additional_fields": [],
@@ -111,20 +144,10 @@ def render_line(line, tax_mode):
 
 
 def _customer(order, details_visible):
-    customer = order.customer
-    return {
-        "customer_id": customer["customer_id"],
-        "civility": customer["civility"],
-        "firstname": customer["firstname"],
-        "lastname": customer["lastname"],
-        "locale": customer["locale"],
-        "billing_address": (
-            dict(customer["billing_address"]) if details_visible else None
-        ),
-        "shipping_address": (
-            dict(customer["shipping_address"]) if details_visible else None
-        ),
-    }
+    customer = copy.deepcopy(order.customer)
+    if not details_visible:
+        customer["billing_address"] = customer["shipping_address"] = None
+    return customer
 
 
 def notification_email(order):
@@ -135,6 +158,8 @@ def notification_email(order):
 
 def render_order(order, tax_mode, details_visible):
     """The order as OR11 shows it, prices in ``tax_mode``."""
+    if isinstance(order, RawOrder):
+        return copy.deepcopy(order.payload)
     totals = order_totals([line.amounts for line in order.lines], tax_mode)
     shipping_type = order.shipping_type
     earliest, latest = shipping_type.delivery_days
@@ -143,7 +168,7 @@ def render_order(order, tax_mode, details_visible):
         "commercial_id": order.commercial_id,
         "references": {
             "order_reference_for_customer": order.reference_for_customer,
-            "order_reference_for_seller": None,
+            "order_reference_for_seller": order.reference_for_seller,
         },
         "channel": None,
         "quote_id": None,
@@ -202,7 +227,7 @@ def render_item_to_ship(order):
     """One ST12 ``data`` element: the order's lines still to ship."""
     return {
         "order_id": order.order_id,
-        "shipping_address": dict(order.customer["shipping_address"]),
+        "shipping_address": copy.deepcopy(order.customer.get("shipping_address")),
         "shipping_date": iso(order.customer_debited),
         "shipping_deadline": iso(order.shipping_deadline),
         "shipping_type_code": order.shipping_type.code,
@@ -210,7 +235,7 @@ def render_item_to_ship(order):
             {
                 "order_line_id": line.line_id,
                 "offer_sku": line.product.sku,
-                "quantity": line.amounts.quantity,
+                "quantity": line.remaining_quantity,
                 "product_title": line.product.title,
                 "package_reference": None,
             }
@@ -218,7 +243,7 @@ def render_item_to_ship(order):
         ],
         "references": {
             "order_reference_for_customer": order.reference_for_customer,
-            "order_reference_for_seller": None,
+            "order_reference_for_seller": order.reference_for_seller,
         },
         "fulfillment": {"center": {"code": seed.FULFILLMENT_CENTER}},
     }

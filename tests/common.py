@@ -84,6 +84,28 @@ class SandboxControl:
     def order(self, order_id):
         return self.call("GET", "orders/%s" % order_id)
 
+    def cancel(self, order_id, lines=None, reason_code=None):
+        """Cancel (operator/customer side); returns the order as OR11 shows it.
+
+        ``lines``: mapping ``order_line_id -> quantity`` or list of
+        ``{"order_line_id", "quantity"}``; ``None`` cancels the whole order.
+        """
+        body = {}
+        if lines is not None:
+            if isinstance(lines, dict):
+                lines = [
+                    {"order_line_id": line_id, "quantity": quantity}
+                    for line_id, quantity in lines.items()
+                ]
+            body["lines"] = lines
+        if reason_code is not None:
+            body["reason_code"] = reason_code
+        return self.call("POST", "orders/%s/cancel" % order_id, json=body)
+
+    def add_raw_order(self, order_json):
+        """Store an OR11 order JSON verbatim; returns it as stored."""
+        return self.call("POST", "orders/raw", json={"order": order_json})
+
     def catalogue(self):
         return self.call("GET", "catalogue")
 

@@ -451,6 +451,75 @@ class TestClientPaging(ClientCase):
 
 
 @tagged("post_install", "-at_install")
+class TestClientSellerReferences(ClientCase):
+    def test_or04_in_batches_with_per_order_errors(self):
+        created = [o["order_id"] for o in self.control.create_orders(count=100)]
+        self.control.clear_calls()
+        client = self.client()
+        wanted = {order_id: "SO%04d" % n for n, order_id in enumerate(created)}
+        wanted["MKP-999999-A"] = "SO9999"
+        results = client.update_seller_references(wanted)
+        self.assertEqual(list(results), list(wanted))
+        (error,) = results.pop("MKP-999999-A")
+        self.assertEqual(
+            (error["code"], error["field"]), ("ORDER_NOT_FOUND", "order_id")
+        )
+        self.assertEqual({len(errors) for errors in results.values()}, {0})
+        calls = self.control.calls(operation="OR04")
+        self.assertEqual([len(c["body"]["orders"]) for c in calls], [100, 1])
+        self.assertEqual(
+            calls[0]["body"]["orders"][0],
+            {
+                "order_id": created[0],
+                "references": {"order_reference_for_seller": "SO0000"},
+            },
+        )
+        self.assertEqual([c["method"] for c in calls], ["PUT", "PUT"])
+        (order,) = client.get_orders([created[99]])
+        self.assertEqual(order["references"]["order_reference_for_seller"], "SO0099")
+        self.assertEqual(client.update_seller_references({}), {})
+        for references, error in (
+            ({"X-1": " "}, ValueError),
+            ({"X-1": "x" * 2001}, ValueError),
+            ({"X-1": 12}, TypeError),
+        ):
+            with self.subTest(references=references), self.assertRaises(error):
+                client.update_seller_references(references)
+        self.assertEqual(len(self.control.calls(operation="OR04")), 2)
+
+    def test_or04_is_retried_and_its_answer_checked(self):
+        order_id = self.waiting_order()["order_id"]
+        client = self.client()
+        for kind in ("500", "drop"):
+            with self.subTest(kind=kind):
+                self.control.clear_calls()
+                self.control.fault(kind, operation="OR04", count=1)
+                self.assertEqual(
+                    client.update_seller_references([(order_id, "S1")]),
+                    {order_id: []},
+                )
+                statuses = [c["status"] for c in self.control.calls(operation="OR04")]
+                self.assertEqual(statuses, [None if kind == "drop" else 500, 200])
+        self.control.fault("html", operation="OR04", count=1)
+        with self.assertRaises(MiraklProtocolError):
+            client.update_seller_references({order_id: "S1"})
+        # a 2xx answer that does not account for the orders sent
+        for answer in (
+            {"orders": []},
+            None,
+            {"updated_orders": []},
+            {"updated_orders": [{"errors": []}]},
+            {"updated_orders": [{"order_id": order_id, "errors": "none"}]},
+        ):
+            with (
+                self.subTest(answer=answer),
+                self.assertRaises(MiraklProtocolError) as caught,
+            ):
+                client._or04_errors(answer, [order_id])
+            self.assertEqual(caught.exception.method, "PUT")
+
+
+@tagged("post_install", "-at_install")
 class TestClientSecrets(ClientCase):
     def test_key_never_logged_nor_in_errors(self):
         client = self.client(read_timeout=0.3, max_retries=1)
