@@ -1,0 +1,447 @@
+"""Mirakl order JSON (OR11) to neutral Python objects, and back for OR21.
+
+Pure Python: no Odoo import. The Odoo layer builds Sales Orders from the
+objects below and never reads Mirakl's JSON itself, so a field Mirakl renames
+is fixed here once.
+
+Amounts are ``Decimal`` (from the JSON number's text, never through binary
+float arithmetic), dates are naive UTC ``datetime`` (Odoo's convention),
+states and codes are kept as received (Mirakl publishes new enum values).
+
+Cancellations (UNCONFIRMED, see the README): Mirakl lists them per line in
+``cancelations[]`` and calls their quantity "informative". By default the
+line's ``quantity``, ``price`` and taxes are read as *ordered* and the
+cancellations are subtracted; ``cancellations_included=True`` reads them as
+already net of cancellations.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+TAX_INCLUDED = "TAX_INCLUDED"
+TAX_EXCLUDED = "TAX_EXCLUDED"
+
+# Line states after which a line no longer belongs to what is sold.
+DEAD_LINE_STATES = frozenset(("REFUSED", "CANCELED"))
+# Order states before the shop's decision, and the final ones.
+WAITING_ACCEPTANCE = "WAITING_ACCEPTANCE"
+PRE_ACCEPTANCE_STATES = frozenset(("STAGING", WAITING_ACCEPTANCE))
+AWAITING_DEBIT_STATES = frozenset(("WAITING_DEBIT", "WAITING_DEBIT_PAYMENT"))
+RELEASED_STATES = frozenset(
+    ("SHIPPING", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED", "INCIDENT_OPEN")
+)
+CLOSED_STATES = frozenset(("REFUSED", "CANCELED"))
+
+
+class MiraklPayloadError(ValueError):
+    """The order JSON lacks something the connector cannot do without."""
+
+
+def to_decimal(value, what="amount"):
+    """A JSON number (or numeric string) as a Decimal; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise MiraklPayloadError("%s is not a number: %r" % (what, value))
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise MiraklPayloadError("%s is not a number: %r" % (what, value)) from exc
+
+
+def money(value, what="amount"):
+    value = to_decimal(value, what)
+    return ZERO if value is None else value
+
+
+def parse_datetime(text):
+    """An ISO-8601 date-time as naive UTC; None for empty values."""
+    if not text:
+        return None
+    if not isinstance(text, str):
+        raise MiraklPayloadError("not a date-time: %r" % (text,))
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    # Python 3.11 parses offsets and fractions of any length.
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise MiraklPayloadError("not an ISO-8601 date-time: %r" % (text,)) from exc
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.replace(microsecond=0)
+
+
+def format_datetime(moment):
+    """A naive UTC datetime as Mirakl expects it in a query."""
+    return moment.replace(tzinfo=timezone.utc).isoformat()
+
+
+@dataclass
+class Tax:
+    code: str
+    rate: Decimal  # percent, None when Mirakl gives none
+    amount: Decimal
+
+    @property
+    def key(self):
+        return (self.code, self.rate)
+
+
+@dataclass
+class Address:
+    firstname: str = None
+    lastname: str = None
+    civility: str = None
+    company: str = None
+    company_2: str = None
+    street_1: str = None
+    street_2: str = None
+    city: str = None
+    zip_code: str = None
+    state: str = None
+    country: str = None
+    country_iso_code: str = None
+    phone: str = None
+    phone_secondary: str = None
+    additional_info: str = None
+
+    @property
+    def name(self):
+        return " ".join(p for p in (self.firstname, self.lastname) if p) or None
+
+
+@dataclass
+class Line:
+    line_id: str
+    index: int
+    state: str
+    sku: str
+    title: str
+    quantity: int  # as ordered (or as served with cancellations_included)
+    price_unit: Decimal
+    price: Decimal
+    shipping_price: Decimal
+    total_price: Decimal
+    fees: Decimal
+    taxes: list
+    shipping_taxes: list
+    commission_fee: Decimal
+    commission_vat: Decimal
+    total_commission: Decimal
+    cancelled_quantity: int = 0
+    cancelled_amount: Decimal = ZERO
+    cancelled_shipping: Decimal = ZERO
+    cancelled_taxes: dict = field(default_factory=dict)
+    cancelled_shipping_taxes: dict = field(default_factory=dict)
+    cancelled_commission: Decimal = ZERO
+    cancelled_commission_vat: Decimal = ZERO
+    reason_code: str = None
+    reason_label: str = None
+
+    @property
+    def dead(self):
+        return self.state in DEAD_LINE_STATES
+
+    @property
+    def live_quantity(self):
+        """Units still sold: 0 for refused or cancelled lines."""
+        if self.dead:
+            return 0
+        return max(self.quantity - self.cancelled_quantity, 0)
+
+    @property
+    def live_price(self):
+        return ZERO if self.dead else self.price - self.cancelled_amount
+
+    @property
+    def live_shipping(self):
+        return ZERO if self.dead else self.shipping_price - self.cancelled_shipping
+
+    def _live_taxes(self, taxes, cancelled):
+        if self.dead:
+            return [Tax(t.code, t.rate, ZERO) for t in taxes]
+        return [
+            Tax(t.code, t.rate, t.amount - cancelled.get(t.code, ZERO)) for t in taxes
+        ]
+
+    @property
+    def live_taxes(self):
+        return self._live_taxes(self.taxes, self.cancelled_taxes)
+
+    @property
+    def live_shipping_taxes(self):
+        return self._live_taxes(self.shipping_taxes, self.cancelled_shipping_taxes)
+
+    @property
+    def live_commission(self):
+        if self.dead:
+            return ZERO, ZERO
+        return (
+            self.commission_fee - self.cancelled_commission,
+            self.commission_vat - self.cancelled_commission_vat,
+        )
+
+
+@dataclass
+class Order:
+    order_id: str
+    commercial_id: str
+    state: str
+    created: datetime
+    last_updated: datetime
+    currency: str
+    tax_mode: str
+    shipping_type_code: str
+    shipping_type_label: str
+    lines: list
+    customer_id: str = None
+    customer_firstname: str = None
+    customer_lastname: str = None
+    customer_civility: str = None
+    customer_locale: str = None
+    billing_address: Address = None
+    shipping_address: Address = None
+    reference_for_customer: str = None
+    reference_for_seller: str = None
+    state_reason_code: str = None
+    state_reason_label: str = None
+    acceptance_decision_date: datetime = None
+    customer_debited_date: datetime = None
+    shipping_deadline: datetime = None
+    payment_workflow: str = None
+    total_price: Decimal = None
+    raw: dict = None
+    raw_json: str = None  # the raw order, canonical JSON text
+    digest: str = None  # its SHA-1: equal digests mean nothing changed
+
+    @property
+    def customer_name(self):
+        parts = (self.customer_firstname, self.customer_lastname)
+        return " ".join(p for p in parts if p) or None
+
+    @property
+    def waiting_acceptance_line_ids(self):
+        return [line.line_id for line in self.lines if line.state == WAITING_ACCEPTANCE]
+
+    # --- what the customer pays for the lines still sold ---
+    def live_untaxed_or_total(self):
+        """Σ price + shipping + fees of live lines, in the order's tax mode."""
+        total = ZERO
+        for line in self.lines:
+            if not line.dead:
+                total += line.live_price + line.live_shipping + line.fees
+        return total
+
+    def live_tax_total(self):
+        total = ZERO
+        for line in self.lines:
+            for tax in line.live_taxes + line.live_shipping_taxes:
+                total += tax.amount
+        return total
+
+    def has_taxes(self):
+        return any(line.taxes or line.shipping_taxes for line in self.lines)
+
+    def expected_amount_total(self):
+        """What the customer pays in all (tax included)."""
+        total = self.live_untaxed_or_total()
+        if self.tax_mode == TAX_EXCLUDED:
+            total += self.live_tax_total()
+        return total
+
+
+def _text(value):
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _taxes(raw_taxes, what):
+    taxes = []
+    for raw in raw_taxes or ():
+        if not isinstance(raw, dict):
+            raise MiraklPayloadError("%s: a tax is not an object" % what)
+        code = _text(raw.get("code"))
+        rate = to_decimal(raw.get("rate"), "%s tax rate" % what)
+        taxes.append(Tax(code or "", rate, money(raw.get("amount"), what)))
+    return taxes
+
+
+def _sum_by_code(items):
+    sums = {}
+    for raw in items or ():
+        if isinstance(raw, dict):
+            code = _text(raw.get("code")) or ""
+            sums[code] = sums.get(code, ZERO) + money(raw.get("amount"))
+    return sums
+
+
+def parse_address(raw):
+    if not isinstance(raw, dict):
+        return None
+    return Address(
+        **{
+            name: _text(raw.get(name))
+            for name in Address.__dataclass_fields__
+            if name in raw
+        }
+    )
+
+
+def _commission_vat(raw):
+    taxes = raw.get("commission_taxes")
+    if taxes:
+        return sum((money(t.get("amount")) for t in taxes if isinstance(t, dict)), ZERO)
+    return money(raw.get("commission_vat"))
+
+
+def parse_line(raw, order_id, cancellations_included=False):
+    if not isinstance(raw, dict):
+        raise MiraklPayloadError("order %s: an order line is not an object" % order_id)
+    line_id = _text(raw.get("order_line_id"))
+    if not line_id:
+        raise MiraklPayloadError("order %s: an order line has no id" % order_id)
+    what = "line %s" % line_id
+    quantity = raw.get("quantity")
+    if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
+        raise MiraklPayloadError("%s: quantity is missing or not a number" % what)
+    if quantity != int(quantity) or quantity < 0:
+        raise MiraklPayloadError(
+            "%s: quantity %r is not a whole number" % (what, quantity)
+        )
+    price = to_decimal(raw.get("price"), what + " price")
+    price_unit = to_decimal(raw.get("price_unit"), what + " price_unit")
+    if price is None and price_unit is None:
+        raise MiraklPayloadError("%s: no price" % what)
+    if price_unit is None:
+        price_unit = (price / int(quantity)).quantize(CENT) if quantity else ZERO
+    if price is None:
+        price = (price_unit * int(quantity)).quantize(CENT)
+    shipping = money(raw.get("shipping_price"), what + " shipping_price")
+    fees = sum(
+        (money(f.get("amount")) for f in raw.get("fees") or () if isinstance(f, dict)),
+        ZERO,
+    )
+    total = to_decimal(raw.get("total_price"), what + " total_price")
+    fee = money(raw.get("commission_fee"), what + " commission_fee")
+    vat = _commission_vat(raw)
+    total_commission = to_decimal(raw.get("total_commission"))
+    line = Line(
+        line_id=line_id,
+        index=raw.get("order_line_index") or 0,
+        state=_text(raw.get("order_line_state")) or "",
+        sku=_text(raw.get("offer_sku")),
+        title=_text(raw.get("product_title")) or _text(raw.get("offer_sku")) or line_id,
+        quantity=int(quantity),
+        price_unit=price_unit,
+        price=price,
+        shipping_price=shipping,
+        total_price=total if total is not None else price + shipping + fees,
+        fees=fees,
+        taxes=_taxes(raw.get("taxes"), what),
+        shipping_taxes=_taxes(raw.get("shipping_taxes"), what),
+        commission_fee=fee,
+        commission_vat=vat,
+        total_commission=total_commission
+        if total_commission is not None
+        else fee + vat,
+        reason_code=_text(raw.get("order_line_state_reason_code")),
+        reason_label=_text(raw.get("order_line_state_reason_label")),
+    )
+    if not cancellations_included:
+        for cancel in raw.get("cancelations") or ():
+            if not isinstance(cancel, dict):
+                continue
+            line.cancelled_quantity += int(cancel.get("quantity") or 0)
+            line.cancelled_amount += money(cancel.get("amount"))
+            line.cancelled_shipping += money(cancel.get("shipping_amount"))
+            for code, amount in _sum_by_code(cancel.get("taxes")).items():
+                line.cancelled_taxes[code] = (
+                    line.cancelled_taxes.get(code, ZERO) + amount
+                )
+            for code, amount in _sum_by_code(cancel.get("shipping_taxes")).items():
+                line.cancelled_shipping_taxes[code] = (
+                    line.cancelled_shipping_taxes.get(code, ZERO) + amount
+                )
+            line.cancelled_commission += money(cancel.get("commission_amount"))
+            line.cancelled_commission_vat += sum(
+                _sum_by_code(cancel.get("commission_taxes")).values(), ZERO
+            )
+    return line
+
+
+def parse_order(raw, cancellations_included=False):
+    """An ``Order`` from one element of OR11's ``orders``.
+
+    :raises MiraklPayloadError: a field the connector needs is missing or
+        malformed (the message names it)
+    """
+    if not isinstance(raw, dict):
+        raise MiraklPayloadError("an order is not a JSON object")
+    order_id = _text(raw.get("order_id"))
+    if not order_id:
+        raise MiraklPayloadError("an order has no order_id")
+    created = parse_datetime(raw.get("created_date"))
+    updated = parse_datetime(raw.get("last_updated_date")) or created
+    if created is None:
+        raise MiraklPayloadError("order %s: no created_date" % order_id)
+    lines_raw = raw.get("order_lines")
+    if not isinstance(lines_raw, list) or not lines_raw:
+        raise MiraklPayloadError("order %s: no order lines" % order_id)
+    customer = raw.get("customer") if isinstance(raw.get("customer"), dict) else {}
+    references = (
+        raw.get("references") if isinstance(raw.get("references"), dict) else {}
+    )
+    lines = [parse_line(line, order_id, cancellations_included) for line in lines_raw]
+    raw_json = json.dumps(raw, sort_keys=True, default=str)
+    lines.sort(key=lambda line: (line.index or 0, line.line_id))
+    tax_mode = _text(raw.get("order_tax_mode")) or TAX_INCLUDED
+    if tax_mode not in (TAX_INCLUDED, TAX_EXCLUDED):
+        raise MiraklPayloadError(
+            "order %s: unknown order_tax_mode %r" % (order_id, tax_mode)
+        )
+    return Order(
+        order_id=order_id,
+        commercial_id=_text(raw.get("commercial_id")) or order_id,
+        state=_text(raw.get("order_state")) or "",
+        created=created,
+        last_updated=updated,
+        currency=(_text(raw.get("currency_iso_code")) or "").upper(),
+        tax_mode=tax_mode,
+        shipping_type_code=_text(raw.get("shipping_type_code")),
+        shipping_type_label=_text(raw.get("shipping_type_label")),
+        lines=lines,
+        customer_id=_text(customer.get("customer_id")),
+        customer_firstname=_text(customer.get("firstname")),
+        customer_lastname=_text(customer.get("lastname")),
+        customer_civility=_text(customer.get("civility")),
+        customer_locale=_text(customer.get("locale")),
+        billing_address=parse_address(customer.get("billing_address")),
+        shipping_address=parse_address(customer.get("shipping_address")),
+        reference_for_customer=_text(references.get("order_reference_for_customer")),
+        reference_for_seller=_text(references.get("order_reference_for_seller")),
+        state_reason_code=_text(raw.get("order_state_reason_code")),
+        state_reason_label=_text(raw.get("order_state_reason_label")),
+        acceptance_decision_date=parse_datetime(raw.get("acceptance_decision_date")),
+        customer_debited_date=parse_datetime(raw.get("customer_debited_date")),
+        shipping_deadline=parse_datetime(raw.get("shipping_deadline")),
+        payment_workflow=_text(raw.get("payment_workflow")),
+        total_price=to_decimal(raw.get("total_price")),
+        raw=raw,
+        raw_json=raw_json,
+        digest=hashlib.sha1(raw_json.encode()).hexdigest(),
+    )
+
+
+def acceptance_deadline(order, window_hours):
+    """When the marketplace refuses an order still waiting for the shop."""
+    return order.created + timedelta(hours=window_hours)
