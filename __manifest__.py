@@ -20,7 +20,12 @@
         "data/ir_cron_data.xml",
         "views/mirakl_backend_views.xml",
         "views/mirakl_sync_issue_views.xml",
+        "views/mirakl_shipping_type_views.xml",
+        "views/mirakl_tax_map_views.xml",
+        "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
+        "wizards/mirakl_order_import_views.xml",
+        "wizards/mirakl_order_refuse_views.xml",
         "views/mirakl_menus.xml",
     ],
 }

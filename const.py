@@ -17,13 +17,15 @@ OPERATIONS = {
     "A01": "Shop account",
     "PC01": "Platform configuration",
     "V01": "API version",
-    "OR11": "List orders",
+    "OR04": "Seller order reference",
+    "OR11": "Import orders",
     "OR21": "Accept or refuse order lines",
     "OR23": "Order tracking",
     "OR24": "Confirm shipment",
     "SH21": "Carriers",
     "SH12": "Shipping types",
     "ST12": "Items to ship",
+    "ORDER": "Sales Order follow-up",
 }
 
 ISSUE_CATEGORIES = [
@@ -40,5 +42,8 @@ ISSUE_CATEGORIES = [
     ("mapping", "Unmapped data"),
     ("data", "Rejected record"),
     ("drift", "Reconciliation drift"),
+    ("decision", "Decision needed"),
+    ("deadline", "Acceptance deadline"),
+    ("lost", "Lost order"),
     ("other", "Other"),
 ]

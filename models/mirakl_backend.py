@@ -254,7 +254,13 @@ class MiraklBackend(models.Model):
         )
 
     def _mirakl_call(
-        self, operation, func, record=None, mirakl_ref=None, max_retries=None
+        self,
+        operation,
+        func,
+        record=None,
+        mirakl_ref=None,
+        max_retries=None,
+        deadline=None,
     ):
         """Run ``func(client)``; file a sync issue on failure, resolve it on success.
 
@@ -268,7 +274,12 @@ class MiraklBackend(models.Model):
                 result = func(client)
         except MiraklError as error:
             Issue._mirakl_record_error(
-                self, operation, error, record=record, mirakl_ref=mirakl_ref
+                self,
+                operation,
+                error,
+                record=record,
+                mirakl_ref=mirakl_ref,
+                deadline=deadline,
             )
             return False, error
         Issue._mirakl_resolve(self, operation, record=record, mirakl_ref=mirakl_ref)
@@ -437,6 +448,7 @@ class MiraklBackend(models.Model):
                 with self.env.cr.savepoint():
                     if backend._mirakl_refresh_account():
                         backend._mirakl_refresh_platform_config()
+                        backend._mirakl_refresh_shipping_types()
             except Exception as error:  # one shop's bug must not stop the others
                 _logger.exception(
                     "Mirakl shop %s: platform refresh crashed", backend.id

@@ -73,6 +73,14 @@ class MiraklSyncIssue(models.Model):
     resolved_date = fields.Datetime(readonly=True)
     resolved_by_id = fields.Many2one("res.users", readonly=True)
     resolution = fields.Char(readonly=True, help="How the issue was closed.")
+    deadline = fields.Datetime(
+        readonly=True,
+        help="For an order waiting for acceptance: when the marketplace refuses it.",
+    )
+    priority = fields.Selection(
+        [("0", "Normal"), ("1", "Urgent")], default="0", tracking=True
+    )
+    escalated_date = fields.Datetime(readonly=True)
 
     def init(self):
         # At most one open issue per failure key, even with concurrent workers.
@@ -221,11 +229,15 @@ class MiraklSyncIssue(models.Model):
         error_code=None,
         request_excerpt=None,
         response_excerpt=None,
+        deadline=None,
+        bump=True,
     ):
         """File a failure (or bump the open issue of the same key); return it.
 
         Every text is redacted against the shop's API key before it is stored.
         A new issue schedules a warning activity for the shop's responsible.
+        ``bump=False`` leaves an existing open issue as it is (a reminder that
+        must not overwrite the failure it reminds of).
         """
         backend = backend.sudo()
         secrets = [backend.api_key] if backend.api_key else []
@@ -239,6 +251,8 @@ class MiraklSyncIssue(models.Model):
             "response_excerpt": excerpt(redact(response_excerpt, secrets)) or False,
             "last_attempt_date": fields.Datetime.now(),
         }
+        if deadline:
+            vals["deadline"] = deadline
         Issue = self.sudo()
         key = self._mirakl_key_domain(backend, operation, record, mirakl_ref)
         issue = Issue.search(key, limit=1)
@@ -250,6 +264,10 @@ class MiraklSyncIssue(models.Model):
             except psycopg2.errors.UniqueViolation:
                 # Another worker filed the same failure meanwhile: count ours on it.
                 issue = Issue.search(key, limit=1)
+        if not bump:
+            if deadline and not issue.deadline:
+                issue.deadline = deadline
+            return issue
         issue.write(dict(vals, attempts=issue.attempts + 1))
         return issue
 
@@ -286,9 +304,56 @@ class MiraklSyncIssue(models.Model):
             )
         return issue
 
+    def _mirakl_mark_lost(self, deadline):
+        """The order behind this issue missed its acceptance window."""
+        for issue in self.filtered(lambda i: i.category != "lost"):
+            issue.write(
+                {
+                    "category": "lost",
+                    "deadline": deadline,
+                    "message": _(
+                        "Order %(order)s is lost: it could not be imported and "
+                        "accepted before %(deadline)s (UTC). It is no longer "
+                        "retried automatically. Cause: %(previous)s",
+                        order=issue.mirakl_ref,
+                        deadline=deadline,
+                        previous=issue.message,
+                    ),
+                }
+            )
+        return self._mirakl_escalate()
+
+    def _mirakl_escalate(self):
+        """Urgent from now on: one new activity due at the deadline, once."""
+        for issue in self.filtered(
+            lambda i: i.state == "open" and not i.escalated_date
+        ):
+            issue.write({"priority": "1", "escalated_date": fields.Datetime.now()})
+            backend = issue.backend_id
+            if backend.user_id:
+                issue.activity_schedule(
+                    "mail.mail_activity_data_warning",
+                    date_deadline=(issue.deadline or fields.Datetime.now()).date(),
+                    summary=_("URGENT Mirakl: %(name)s", name=issue.name),
+                    note=issue.message,
+                    user_id=backend.user_id.id,
+                )
+            record = issue._mirakl_related_record()
+            if record and hasattr(record, "message_post"):
+                record.message_post(
+                    body=_("Mirakl alert escalated: %(message)s", message=issue.message)
+                )
+            _logger.info(
+                "Mirakl shop %s: issue %s escalated (deadline %s)",
+                backend.id,
+                issue.id,
+                issue.deadline,
+            )
+        return self
+
     @api.model
     def _mirakl_record_error(
-        self, backend, operation, error, record=None, mirakl_ref=None
+        self, backend, operation, error, record=None, mirakl_ref=None, deadline=None
     ):
         """File a ``MiraklError`` raised by the client."""
         return self._mirakl_record(
@@ -303,6 +368,7 @@ class MiraklSyncIssue(models.Model):
             error_code=error.code,
             request_excerpt=error.request_excerpt,
             response_excerpt=error.response_excerpt,
+            deadline=deadline,
         )
 
     @api.model

@@ -270,8 +270,11 @@ class TestSyncIssues(MiraklCommon):
             mirakl_ref="MKP-2-A",
         )
         self.assertNotEqual(other, issue)
+        no_retry = Issue._mirakl_record(
+            self.backend, "ST12", "Items to ship failed", record=partner
+        )
         with self.assertRaises(UserError):
-            issue.action_retry()  # no automatic retry for that operation yet
+            no_retry.action_retry()  # no automatic retry for that operation
 
     def test_key_is_never_stored_or_logged(self):
         """The API key appears in no log line, exception, or stored excerpt."""

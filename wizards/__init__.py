@@ -1,0 +1,2 @@
+from . import mirakl_order_import
+from . import mirakl_order_refuse

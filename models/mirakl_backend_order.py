@@ -1,0 +1,1457 @@
+"""Orders in: the shop's order import cycle (OR11, OR21, OR04).
+
+Same model as ``mirakl_backend.py`` (``mirakl.backend``); this file holds the
+order settings and the import cycle so the shop's connection code stays
+readable.
+
+Exactly once, in three layers:
+
+1. a session advisory lock per shop: one full import cycle at a time (a second
+   worker or a button during the cron skips, it does not wait);
+2. a transaction advisory lock per Mirakl order taken before looking the order
+   up: "import by id" or "resync" running during a cycle wait for it;
+3. the unique constraint (shop, Mirakl order id) on ``sale.order``.
+"""
+
+import logging
+import zlib
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import _, api, fields, models, modules, tools
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
+
+from .. import const
+from ..lib import MiraklError, mappers
+from ..lib.countries import alpha2
+
+_logger = logging.getLogger(__name__)
+
+# Advisory lock class of the per-shop import lock ("MIRK").
+LOCK_CLASS = 0x4D49524B
+
+
+def _can_commit():
+    """Commit per order only in real crons, never under tests."""
+    return not tools.config["test_enable"] and not modules.module.current_test
+
+
+class MiraklBackend(models.Model):
+    _inherit = "mirakl.backend"
+
+    # --- Order import settings ---
+    order_import_enabled = fields.Boolean(
+        string="Import orders",
+        default=True,
+        tracking=True,
+        help="Poll Mirakl for new and changed orders on this shop's schedule.",
+    )
+    order_import_interval = fields.Integer(
+        string="Import every (minutes)",
+        default=5,
+        tracking=True,
+        help="Mirakl recommends every 5 minutes and allows at most once a minute.",
+    )
+    order_cron_id = fields.Many2one(
+        "ir.cron", string="Order import job", readonly=True, copy=False
+    )
+    order_watermark = fields.Datetime(
+        string="Orders read up to",
+        copy=False,
+        help="Start of the last complete import cycle (UTC). The next cycle asks "
+        "for orders updated since this moment minus the overlap.",
+    )
+    order_overlap_minutes = fields.Integer(
+        string="Overlap (minutes)",
+        default=10,
+        help="How far before the watermark each cycle starts reading again, so a "
+        "late or clock-skewed update is never missed (re-reads are no-ops).",
+    )
+    order_initial_days = fields.Integer(
+        string="First import (days)",
+        default=7,
+        help="How many days back the very first cycle reads. Older orders can be "
+        "brought in with Import order by id.",
+    )
+    acceptance_window_hours = fields.Integer(
+        string="Acceptance window (hours)",
+        default=72,
+        tracking=True,
+        help="How long the marketplace waits for the shop to accept an order "
+        "before refusing it. Not published by the Mirakl API: take it from the "
+        "marketplace's seller terms.",
+    )
+    acceptance_escalation_hours = fields.Integer(
+        string="Escalate (hours before)",
+        default=12,
+        help="An order still not accepted this many hours before the end of its "
+        "window is escalated: urgent issue and a new activity.",
+    )
+    acceptance_policy = fields.Selection(
+        [
+            ("all", "Accept every valid order"),
+            ("stock", "Accept when free stock covers the lines"),
+            ("manual", "A person accepts or refuses"),
+        ],
+        default="all",
+        required=True,
+        tracking=True,
+    )
+    partial_acceptance = fields.Selection(
+        [
+            ("platform", "As the platform reports (PC01)"),
+            ("enabled", "Allowed"),
+            ("disabled", "Not allowed"),
+        ],
+        string="Refusing single lines",
+        default="platform",
+        required=True,
+        help="Whether OR21 may accept some lines and refuse others. The PC01 "
+        "flag's name is not confirmed by Mirakl's documentation: override it "
+        "here if the platform's answer is wrong.",
+    )
+    cancellations_included = fields.Boolean(
+        string="Line quantities exclude cancellations",
+        help="Off (default): OR11 shows a line's quantity and price as ordered "
+        "and the connector subtracts the line's cancellations. On: the "
+        "platform already shows them net of cancellations.",
+    )
+    pricelist_id = fields.Many2one(
+        "product.pricelist",
+        check_company=True,
+        help="Pricelist of this shop's Sales Orders (its currency must be the "
+        "orders' currency). Empty: a pricelist of the order's currency is found "
+        "or created.",
+    )
+    fiscal_position_id = fields.Many2one(
+        "account.fiscal.position",
+        check_company=True,
+        help="Fiscal position set on this shop's Sales Orders.",
+    )
+    tax_fallback = fields.Selection(
+        [
+            ("product", "Use the product's sale taxes"),
+            ("none", "No tax"),
+        ],
+        string="Lines without Mirakl taxes",
+        default="product",
+        required=True,
+        help="What a Mirakl line that carries no tax gets in Odoo. Some "
+        "TAX_INCLUDED platforms send no taxes: the seller still owes VAT.",
+    )
+    shipping_type_ids = fields.One2many("mirakl.shipping.type", "backend_id")
+    tax_map_ids = fields.One2many("mirakl.tax.map", "backend_id")
+    sale_order_count = fields.Integer(compute="_compute_sale_order_count")
+    last_import_date = fields.Datetime(readonly=True, copy=False)
+    last_import_summary = fields.Char(readonly=True, copy=False)
+
+    _sql_constraints = [
+        (
+            "order_import_interval_min",
+            "CHECK(order_import_interval >= 1)",
+            (
+                "Mirakl allows OR11 at most once a minute: the interval is at least "
+                "1 minute."
+            ),
+        ),
+        (
+            "acceptance_window_positive",
+            "CHECK(acceptance_window_hours > 0)",
+            "The acceptance window must be positive.",
+        ),
+    ]
+
+    # === COMPUTE METHODS === #
+
+    def _compute_sale_order_count(self):
+        groups = self.env["sale.order"]._read_group(
+            [("mirakl_backend_id", "in", self.ids)], ["mirakl_backend_id"], ["__count"]
+        )
+        counts = {backend.id: count for backend, count in groups}
+        for backend in self:
+            backend.sale_order_count = counts.get(backend.id, 0)
+
+    # === CRUD METHODS === #
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        backends._mirakl_sync_order_cron()
+        return backends
+
+    def write(self, vals):
+        result = super().write(vals)
+        if {"active", "order_import_enabled", "order_import_interval", "name"} & set(
+            vals
+        ):
+            self._mirakl_sync_order_cron()
+        return result
+
+    def unlink(self):
+        crons = self.order_cron_id
+        result = super().unlink()
+        crons.sudo().unlink()
+        return result
+
+    def _mirakl_sync_order_cron(self):
+        """One order-import cron per shop, active only when the shop imports."""
+        model = self.env["ir.model"]._get_id("mirakl.backend")
+        for backend in self:
+            vals = {
+                "name": "Mirakl: import orders of %s" % backend.name,
+                "interval_number": backend.order_import_interval,
+                "interval_type": "minutes",
+                "active": backend.active and backend.order_import_enabled,
+            }
+            if backend.order_cron_id:
+                backend.order_cron_id.sudo().write(vals)
+                continue
+            cron = (
+                self.env["ir.cron"]
+                .sudo()
+                .create(
+                    dict(
+                        vals,
+                        model_id=model,
+                        state="code",
+                        code="model._cron_mirakl_import_orders(%d)" % backend.id,
+                        user_id=self.env.ref("base.user_root").id,
+                    )
+                )
+            )
+            backend.order_cron_id = cron
+
+    # === ACTION METHODS === #
+
+    def action_import_orders(self):
+        """Run one full import cycle per shop now, synchronously."""
+        results = [backend._mirakl_import_orders() for backend in self]
+        if len(self) == 1:
+            return self._mirakl_import_notification(results[0])
+        return True
+
+    def action_mirakl_import_order_by_id(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "mirakl.order.import",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_backend_id": self.id},
+        }
+
+    def action_mirakl_refresh_shipping_types(self):
+        self.ensure_one()
+        ok = self._mirakl_refresh_shipping_types(max_retries=const.BUTTON_MAX_RETRIES)
+        if ok:
+            return self._mirakl_notification(
+                _("Mirakl"),
+                _(
+                    "%(count)s shipping types read from Mirakl.",
+                    count=len(self.shipping_type_ids),
+                ),
+                "success",
+            )
+        return self._mirakl_notification(
+            _("Mirakl"), _("Shipping types could not be read."), "danger", sticky=True
+        )
+
+    def action_mirakl_open_sale_orders(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("sale.action_orders")
+        action["domain"] = [("mirakl_backend_id", "=", self.id)]
+        action["context"] = {"create": False}
+        return action
+
+    # === CRON METHODS === #
+
+    @api.model
+    def _cron_mirakl_import_orders(self, backend_id=None):
+        """Cron entry point: one import cycle of one shop (or of every shop)."""
+        domain = [("order_import_enabled", "=", True)]
+        if backend_id:
+            domain.append(("id", "=", backend_id))
+        for backend in self.search(domain):
+            try:
+                backend.with_context(
+                    mirakl_commit=_can_commit()
+                )._mirakl_import_orders()
+            except Exception as error:  # one shop's bug must not stop the others
+                _logger.exception("Mirakl shop %s: order import crashed", backend.id)
+                if _can_commit():
+                    self.env.cr.rollback()
+                self.env["mirakl.sync.issue"]._mirakl_record(
+                    backend, "OR11", category="other", message=repr(error)
+                )
+
+    # === BUSINESS METHODS: the cycle === #
+
+    def _mirakl_commit(self):
+        # Crons commit after each order so a timeout or crash keeps what is
+        # done (re-reading an order is a no-op); never under tests or buttons.
+        if self.env.context.get("mirakl_commit"):
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _mirakl_try_lock(self):
+        self.env.cr.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, self.id)
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _mirakl_unlock(self):
+        self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self.id))
+
+    def _mirakl_lock_order(self, order_id):
+        """Wait for any other transaction working on this Mirakl order."""
+        self.env.cr.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            (self.id, zlib.crc32(order_id.encode()) - 2**31),
+        )
+
+    @api.model
+    def _mirakl_new_stats(self):
+        return {
+            "read": 0,
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "failed": 0,
+            "accepted": 0,
+            "refused": 0,
+            "released": 0,
+            "cancelled": 0,
+            "skipped": 0,
+            "busy": False,
+            "error": False,
+        }
+
+    def _mirakl_import_orders(self):
+        """One full cycle for this shop: read, store, accept, release, report.
+
+        Returns a stats dict. The watermark moves only when every order read
+        is stored (as a Sales Order or as an open issue that the next cycle
+        retries).
+        """
+        self.ensure_one()
+        stats = self._mirakl_new_stats()
+        if not self._mirakl_try_lock():
+            _logger.info("Mirakl shop %s: an order import is already running", self.id)
+            stats["busy"] = True
+            return stats
+        try:
+            self._mirakl_import_cycle(stats)
+        finally:
+            self._mirakl_unlock()
+        summary = self._mirakl_stats_text(stats)
+        self.sudo().write(
+            {"last_import_date": fields.Datetime.now(), "last_import_summary": summary}
+        )
+        _logger.info("Mirakl shop %s: order import: %s", self.id, summary)
+        self._mirakl_commit()
+        return stats
+
+    def _mirakl_import_cycle(self, stats):
+        started = fields.Datetime.now()
+        if self.order_watermark:
+            since = self.order_watermark - timedelta(minutes=self.order_overlap_minutes)
+        else:
+            since = started - timedelta(days=self.order_initial_days)
+        stock_budget = {}
+        Issue = self.env["mirakl.sync.issue"]
+        complete = True
+        try:
+            with self._mirakl_get_client() as client:
+                pages = client.iter_orders(start_update_date=since)
+                batch = []
+                for raw in pages:
+                    batch.append(raw)
+                    if len(batch) >= 100:
+                        self._mirakl_process_orders(batch, stats, stock_budget)
+                        batch = []
+                if batch:
+                    self._mirakl_process_orders(batch, stats, stock_budget)
+        except MiraklError as error:
+            complete = False
+            stats["error"] = self._mirakl_explain(error)
+            Issue._mirakl_record_error(self, "OR11", error)
+        else:
+            Issue._mirakl_resolve(self, "OR11")
+        # Orders held back by a validation issue: read again, once fixed they go in.
+        held = Issue.search(
+            [
+                ("backend_id", "=", self.id),
+                ("operation", "=", "OR11"),
+                ("state", "=", "open"),
+                ("res_id", "in", [0, False]),
+                ("mirakl_ref", "!=", False),
+                ("category", "!=", "lost"),
+            ]
+        )
+        if held:
+            self._mirakl_import_order_ids(
+                held.mapped("mirakl_ref"), stats=stats, stock_budget=stock_budget
+            )
+        self._mirakl_send_pending_decisions(stats, stock_budget)
+        self._mirakl_send_seller_references()
+        self._mirakl_check_deadlines()
+        if complete:
+            self.sudo().order_watermark = started
+
+    def _mirakl_import_order_ids(
+        self, order_ids, max_retries=None, force=False, stats=None, stock_budget=None
+    ):
+        """Import the given Mirakl orders now (recovery, resync, retries)."""
+        self.ensure_one()
+        stats = stats if stats is not None else self._mirakl_new_stats()
+        ok, result = self._mirakl_call(
+            "OR11",
+            lambda client: client.get_orders(order_ids),
+            max_retries=max_retries,
+        )
+        if not ok:
+            stats["error"] = self._mirakl_explain(result)
+            stats["failed"] += len(order_ids)
+            return stats
+        found = {raw.get("order_id") for raw in result if isinstance(raw, dict)}
+        missing = [oid for oid in order_ids if oid not in found]
+        for order_id in missing:
+            self.env["mirakl.sync.issue"]._mirakl_record(
+                self,
+                "OR11",
+                _("Mirakl has no order %(order)s in this shop.", order=order_id),
+                category="not_found",
+                mirakl_ref=order_id,
+            )
+            stats["failed"] += 1
+        self._mirakl_process_orders(
+            result, stats, stock_budget if stock_budget is not None else {}, force=force
+        )
+        return stats
+
+    def _mirakl_process_orders(self, raw_orders, stats, stock_budget, force=False):
+        """Store a page of OR11 orders, each in its own savepoint."""
+        parsed = []
+        Issue = self.env["mirakl.sync.issue"]
+        for raw in raw_orders:
+            stats["read"] += 1
+            try:
+                parsed.append(mappers.parse_order(raw, self.cancellations_included))
+            except mappers.MiraklPayloadError as error:
+                order_id = raw.get("order_id") if isinstance(raw, dict) else None
+                stats["failed"] += 1
+                Issue._mirakl_record(
+                    self,
+                    "OR11",
+                    _("Unreadable Mirakl order: %(error)s", error=error),
+                    category="data",
+                    mirakl_ref=str(order_id or "?"),
+                    response_excerpt=self.env["sale.order"]._mirakl_dump(raw),
+                )
+        cache = self._mirakl_prepare_cache(parsed)
+        for order in parsed:
+            try:
+                with self.env.cr.savepoint():
+                    outcome = self._mirakl_import_order(
+                        order, cache, stock_budget, force
+                    )
+            except (MiraklError, UserError, ValidationError) as error:
+                outcome = "failed"
+                self._mirakl_record_crash(order, error)
+            except Exception as error:  # keep the run going, keep the order visible
+                _logger.exception(
+                    "Mirakl shop %s: order %s crashed", self.id, order.order_id
+                )
+                outcome = "failed"
+                self._mirakl_record_crash(order, error)
+            for key in outcome.split(",") if outcome else ():
+                stats[key] += 1
+            self._mirakl_commit()
+
+    def _mirakl_record_crash(self, order, error):
+        self.env["mirakl.sync.issue"]._mirakl_record(
+            self,
+            "OR11",
+            _(
+                "Order %(order)s could not be stored: %(error)s",
+                order=order.order_id,
+                error=getattr(error, "message", None) or str(error),
+            ),
+            category="other",
+            mirakl_ref=order.order_id,
+            deadline=self._mirakl_deadline(order),
+        )
+
+    def _mirakl_deadline(self, order):
+        if order.state not in mappers.PRE_ACCEPTANCE_STATES:
+            return False
+        return mappers.acceptance_deadline(order, self.acceptance_window_hours)
+
+    def _mirakl_prepare_cache(self, orders):
+        """Look up, in bulk, what a page of orders refers to."""
+        skus = {line.sku for order in orders for line in order.lines if line.sku}
+        Product = self.env["product.product"].with_context(active_test=False)
+        products = defaultdict(lambda: Product)
+        if skus:
+            found = Product.search(
+                [
+                    ("default_code", "in", list(skus)),
+                    ("company_id", "in", [False, self.company_id.id]),
+                ]
+            )
+            for product in found:
+                products[product.default_code] |= product
+        existing = self.env["sale.order"].search(
+            [
+                ("mirakl_backend_id", "=", self.id),
+                ("mirakl_order_id", "in", [order.order_id for order in orders]),
+            ]
+        )
+        return {
+            "products": products,
+            "orders": {so.mirakl_order_id: so for so in existing},
+            "taxes": {},
+            "shipping": {st.code: st for st in self.shipping_type_ids},
+            "issues": set(
+                self.env["mirakl.sync.issue"]
+                .search(
+                    [
+                        ("backend_id", "=", self.id),
+                        ("state", "=", "open"),
+                        ("mirakl_ref", "in", [order.order_id for order in orders]),
+                    ]
+                )
+                .mapped("mirakl_ref")
+            ),
+        }
+
+    def _mirakl_import_order(self, order, cache, stock_budget, force=False):
+        """Create or update the Sales Order of one Mirakl order.
+
+        Returns the stats keys to count, comma-separated.
+        """
+        self._mirakl_lock_order(order.order_id)
+        sale = cache["orders"].get(order.order_id)
+        if not sale:
+            # Another transaction may have created it since the page was read.
+            sale = self.env["sale.order"].search(
+                [
+                    ("mirakl_backend_id", "=", self.id),
+                    ("mirakl_order_id", "=", order.order_id),
+                ],
+                limit=1,
+            )
+        if sale:
+            if (
+                not force
+                and sale.mirakl_digest == order.digest
+                and order.order_id not in cache["issues"]
+            ):
+                return "unchanged"
+            return self._mirakl_update_sale_order(sale, order, cache)
+        if order.state in mappers.CLOSED_STATES:
+            # Refused or cancelled before it ever reached Odoo: nothing to sell.
+            self.env["mirakl.sync.issue"]._mirakl_resolve(
+                self, "OR11", mirakl_ref=order.order_id
+            )
+            return "skipped"
+        Issue = self.env["mirakl.sync.issue"]
+        deadline = self._mirakl_deadline(order)
+        if not force and deadline and deadline <= fields.Datetime.now():
+            # Past the window and never stored: report it lost, stop trying.
+            Issue._mirakl_record(
+                self,
+                "OR11",
+                _(
+                    "Order %(order)s is lost: it could not be imported and accepted "
+                    "before %(deadline)s (UTC). Import it by id if the marketplace "
+                    "still shows it waiting for acceptance.",
+                    order=order.order_id,
+                    deadline=deadline,
+                ),
+                category="lost",
+                mirakl_ref=order.order_id,
+                deadline=deadline,
+                bump=False,
+            )._mirakl_mark_lost(deadline)
+            return "failed"
+        resolved, blocking, warnings = self._mirakl_validate(order, cache)
+        if blocking:
+            Issue._mirakl_record(
+                self,
+                "OR11",
+                _(
+                    "Mirakl order %(order)s is not imported (and not accepted): "
+                    "%(problems)s. Fix it, then retry (the next import retries "
+                    "too).",
+                    order=order.order_id,
+                    problems="; ".join(blocking),
+                ),
+                category="mapping",
+                mirakl_ref=order.order_id,
+                deadline=self._mirakl_deadline(order),
+            )
+            return "failed"
+        vals = self._mirakl_prepare_sale_order_vals(order, resolved)
+        sale = self.env["sale.order"].create(vals)
+        cache["orders"][order.order_id] = sale
+        Issue._mirakl_resolve(self, "OR11", mirakl_ref=order.order_id)
+        self._mirakl_record_warnings(sale, order, warnings)
+        sale._mirakl_check_amounts(order)
+        outcome = ["created"]
+        if order.state in mappers.PRE_ACCEPTANCE_STATES:
+            # Acceptance is the first action after the Sales Order exists.
+            sale._mirakl_decide(stock_budget)
+            if sale.mirakl_acceptance == "to_send" and sale._mirakl_send_decision():
+                outcome.append(
+                    "accepted" if sale.mirakl_acceptance == "accepted" else "refused"
+                )
+        else:
+            sale.mirakl_acceptance = "accepted"
+            if order.state == "SHIPPING" and sale._mirakl_release():
+                outcome.append("released")
+            elif order.state in mappers.RELEASED_STATES:
+                sale.message_post(
+                    body=_(
+                        "Imported in state %(state)s: not sent to the warehouse, "
+                        "Mirakl already reports it past shipping.",
+                        state=order.state,
+                    )
+                )
+        return ",".join(outcome)
+
+    def _mirakl_update_sale_order(self, sale, order, cache):
+        """Apply what changed on Mirakl to an existing Sales Order."""
+        outcome = ["updated"]
+        previous_state = sale.mirakl_state
+        line_by_id = {
+            line.mirakl_line_id: line for line in sale.order_line if line.mirakl_line_id
+        }
+        for mline in order.lines:
+            line = line_by_id.get(mline.line_id)
+            if not line:
+                continue
+            vals = self._mirakl_prepare_line_mirakl_vals(mline)
+            if (
+                mline.state != mappers.WAITING_ACCEPTANCE
+                and line.mirakl_decision is False
+            ):
+                vals["mirakl_decision"] = (
+                    "refuse" if mline.state == "REFUSED" else "accept"
+                )
+            line.write(vals)
+        vals = self._mirakl_prepare_order_state_vals(order)
+        if sale.state in ("draft", "sent"):
+            vals.update(self._mirakl_prepare_partner_vals(order, sale=sale))
+        sale.write(vals)
+        if sale.state != "cancel":
+            sale._mirakl_apply_line_quantities()
+            self._mirakl_update_shipping_lines(sale, order, cache)
+        warnings = self._mirakl_address_warnings(order)
+        self._mirakl_record_warnings(sale, order, warnings)
+        if sale.state != "cancel":
+            sale._mirakl_check_amounts(order)
+        state = order.state
+        if state in mappers.CLOSED_STATES:
+            if sale.state != "cancel":
+                reason = order.state_reason_label or order.state_reason_code or state
+                sale._mirakl_cancel(
+                    _(
+                        "Mirakl reports it %(state)s (%(reason)s)",
+                        state=state,
+                        reason=reason,
+                    )
+                )
+                outcome.append("cancelled")
+            if sale.mirakl_acceptance in ("pending", "to_send"):
+                sale.mirakl_acceptance = (
+                    "expired"
+                    if order.state_reason_code == "AUTO_REFUSED"
+                    else "refused"
+                )
+            self._mirakl_close_acceptance_issue(sale)
+            return ",".join(outcome)
+        if state not in mappers.PRE_ACCEPTANCE_STATES and sale.mirakl_acceptance in (
+            False,
+            "pending",
+            "to_send",
+        ):
+            # Accepted elsewhere (back office, automatic acceptance).
+            sale.mirakl_acceptance = "accepted"
+            self._mirakl_close_acceptance_issue(sale)
+        if (
+            state == "SHIPPING"
+            and previous_state != state
+            or (state == "SHIPPING" and sale.state in ("draft", "sent"))
+        ) and sale._mirakl_release():
+            outcome.append("released")
+        return ",".join(outcome)
+
+    def _mirakl_close_acceptance_issue(self, sale):
+        self.env["mirakl.sync.issue"]._mirakl_resolve(
+            self, "OR21", record=sale, mirakl_ref=sale.mirakl_order_id
+        )
+
+    # === BUSINESS METHODS: validation and mapping === #
+
+    def _mirakl_validate(self, order, cache):
+        """What the order refers to in Odoo, and what is wrong with it.
+
+        Returns ``(resolved, blocking, warnings)``. Blocking problems keep the
+        order out (no Sales Order, no acceptance); warnings are filed on the
+        Sales Order and keep it from the warehouse until fixed.
+        """
+        blocking = []
+        resolved = {"products": {}, "taxes": {}, "shipping_taxes": {}}
+        for line in order.lines:
+            product, problem = self._mirakl_find_product(line, cache)
+            if problem:
+                blocking.append(problem)
+                continue
+            resolved["products"][line.line_id] = product
+            taxes, problem = self._mirakl_map_taxes(
+                line.taxes, order.tax_mode, product, cache
+            )
+            if problem:
+                blocking.append(problem)
+                continue
+            resolved["taxes"][line.line_id] = taxes
+            shipping_taxes, problem = self._mirakl_map_shipping_taxes(
+                line, order.tax_mode, taxes, cache
+            )
+            if problem:
+                blocking.append(problem)
+            resolved["shipping_taxes"][line.line_id] = shipping_taxes
+        shipping_type = cache["shipping"].get(order.shipping_type_code)
+        if not shipping_type:
+            shipping_type = self._mirakl_register_shipping_type(
+                order.shipping_type_code, order.shipping_type_label
+            )
+            cache["shipping"][order.shipping_type_code] = shipping_type
+        if not shipping_type.carrier_id:
+            blocking.append(
+                _(
+                    "shipping type %(code)s (%(label)s) is not mapped to a delivery "
+                    "method (Mirakl shop > Shipping types)",
+                    code=order.shipping_type_code,
+                    label=order.shipping_type_label or "-",
+                )
+            )
+        resolved["carrier"] = shipping_type.carrier_id
+        currency = self.env["res.currency"].search(
+            [("name", "=", order.currency)], limit=1
+        )
+        if not currency:
+            blocking.append(
+                _(
+                    "currency %(currency)s is not active in Odoo",
+                    currency=order.currency or "-",
+                )
+            )
+        else:
+            resolved["pricelist"] = self._mirakl_get_pricelist(currency)
+        return resolved, blocking, self._mirakl_address_warnings(order)
+
+    def _mirakl_find_product(self, line, cache):
+        """The product variant of a Mirakl SKU, or why there is none."""
+        if not line.sku:
+            return None, _("line %(line)s has no offer SKU", line=line.line_id)
+        candidates = cache["products"].get(line.sku) or self.env["product.product"]
+        active = candidates.filtered("active")
+        if len(active) == 1:
+            return active, None
+        if len(active) > 1:
+            return None, _(
+                "SKU %(sku)s is ambiguous: %(count)s product variants have this "
+                "internal reference (%(names)s)",
+                sku=line.sku,
+                count=len(active),
+                names=", ".join(active.mapped("display_name")),
+            )
+        if candidates:
+            return None, _(
+                "SKU %(sku)s is an archived product (%(name)s)",
+                sku=line.sku,
+                name=candidates[0].display_name,
+            )
+        return None, _(
+            "unknown SKU %(sku)s: no product variant has this internal reference",
+            sku=line.sku,
+        )
+
+    def _mirakl_map_taxes(self, taxes, tax_mode, product, cache):
+        """Odoo taxes for one list of Mirakl taxes (code, rate)."""
+        included = tax_mode == mappers.TAX_INCLUDED
+        if not taxes:
+            if self.tax_fallback == "none":
+                return self.env["account.tax"], None
+            result = self.env["account.tax"]
+            for tax in product.taxes_id._filter_taxes_by_company(self.company_id):
+                if tax.amount_type != "percent":
+                    return None, _(
+                        "the Mirakl line of %(sku)s has no tax and its product's tax "
+                        "%(tax)s is not a percentage",
+                        sku=product.default_code,
+                        tax=tax.name,
+                    )
+                same, problem = self._mirakl_tax_by_rate(
+                    "", tax.amount, included, cache
+                )
+                if problem:
+                    return None, problem
+                result |= same
+            return result, None
+        result = self.env["account.tax"]
+        for tax in taxes:
+            record, problem = self._mirakl_tax_for(tax, included, cache)
+            if problem:
+                return None, problem
+            result |= record
+        return result, None
+
+    def _mirakl_map_shipping_taxes(self, line, tax_mode, goods_taxes, cache):
+        """Taxes of a line's shipping charge. Without Mirakl shipping taxes the
+        delivery follows its goods (UK VAT: a zero-rated item's delivery is
+        zero-rated), unless the shop says lines without taxes get none."""
+        if line.shipping_taxes:
+            return self._mirakl_map_taxes(
+                line.shipping_taxes, tax_mode, self.env["product.product"], cache
+            )
+        if not line.shipping_price or self.tax_fallback == "none":
+            return self.env["account.tax"], None
+        return goods_taxes, None
+
+    def _mirakl_tax_for(self, tax, included, cache):
+        key = (tax.code, tax.rate, included)
+        if key in cache["taxes"]:
+            return cache["taxes"][key]
+        maps = self.tax_map_ids.filtered(lambda m: m.code == tax.code and m.tax_id)
+        result = None
+        if maps:
+            matching = maps.tax_id.filtered(lambda t: t.price_include == included)
+            if tax.rate is not None:
+                matching = matching.filtered(
+                    lambda t: tools.float_compare(t.amount, float(tax.rate), 4) == 0
+                )
+            if len(matching) == 1:
+                result = (matching, None)
+            else:
+                result = (
+                    None,
+                    _(
+                        "tax %(code)s at %(rate)s%% is mapped, but not to exactly one "
+                        "%(mode)s tax of that rate (Mirakl shop > Taxes)",
+                        code=tax.code,
+                        rate=tax.rate,
+                        mode=_("price-included") if included else _("price-excluded"),
+                    ),
+                )
+        elif tax.rate is None:
+            result = (
+                None,
+                _(
+                    "tax %(code)s has no rate on Mirakl: map it (Mirakl shop > Taxes)",
+                    code=tax.code,
+                ),
+            )
+        else:
+            result = self._mirakl_tax_by_rate(tax.code, tax.rate, included, cache)
+        cache["taxes"][key] = result
+        return result
+
+    def _mirakl_tax_by_rate(self, code, rate, included, cache):
+        key = ("rate", float(rate), included)
+        if key in cache["taxes"]:
+            return cache["taxes"][key]
+        candidates = self.env["account.tax"].search(
+            [
+                *self.env["account.tax"]._check_company_domain(self.company_id),
+                ("type_tax_use", "=", "sale"),
+                ("amount_type", "=", "percent"),
+                ("amount", "=", float(rate)),
+            ]
+        )
+        candidates = candidates.filtered(
+            lambda t: t.price_include == included and t.company_id == self.company_id
+        )
+        mode = _("price-included") if included else _("price-excluded")
+        if len(candidates) == 1:
+            result = (candidates, None)
+        elif not candidates:
+            result = (
+                None,
+                _(
+                    "no %(mode)s sale tax of %(rate)s%% for Mirakl tax %(code)s: "
+                    "create one or map the code (Mirakl shop > Taxes)",
+                    mode=mode,
+                    rate=rate,
+                    code=code or "-",
+                ),
+            )
+        else:
+            result = (
+                None,
+                _(
+                    "Mirakl tax %(code)s at %(rate)s%% matches several %(mode)s sale "
+                    "taxes (%(names)s): map the code (Mirakl shop > Taxes)",
+                    code=code or "-",
+                    rate=rate,
+                    mode=mode,
+                    names=", ".join(candidates.mapped("name")),
+                ),
+            )
+        cache["taxes"][key] = result
+        return result
+
+    def _mirakl_register_shipping_type(self, code, label):
+        """A shipping type met in an order but not yet known: list it, unmapped."""
+        ShippingType = self.env["mirakl.shipping.type"].sudo()
+        existing = ShippingType.with_context(active_test=False).search(
+            [("backend_id", "=", self.id), ("code", "=", code or "")], limit=1
+        )
+        return existing or ShippingType.create(
+            {"backend_id": self.id, "code": code or "", "label": label or code or ""}
+        )
+
+    def _mirakl_get_pricelist(self, currency):
+        if self.pricelist_id and self.pricelist_id.currency_id == currency:
+            return self.pricelist_id
+        Pricelist = self.env["product.pricelist"]
+        pricelist = Pricelist.search(
+            [
+                ("currency_id", "=", currency.id),
+                ("company_id", "in", [False, self.company_id.id]),
+            ],
+            limit=1,
+        )
+        return pricelist or Pricelist.sudo().create(
+            {
+                "name": "Mirakl %s" % currency.name,
+                "currency_id": currency.id,
+                "company_id": self.company_id.id,
+            }
+        )
+
+    def _mirakl_address_warnings(self, order):
+        """Missing address data or unknown countries (once Mirakl shows them)."""
+        warnings = []
+        for label, address in (
+            (_("delivery address"), order.shipping_address),
+            (_("invoice address"), order.billing_address),
+        ):
+            if address is None:
+                if order.state not in mappers.PRE_ACCEPTANCE_STATES:
+                    warnings.append(_("no %(what)s on Mirakl", what=label))
+                continue
+            missing = [
+                name
+                for name in ("lastname", "street_1", "city", "country_iso_code")
+                if not getattr(address, name)
+            ]
+            if missing:
+                warnings.append(
+                    _(
+                        "%(what)s lacks %(fields)s",
+                        what=label,
+                        fields=", ".join(missing),
+                    )
+                )
+            if address.country_iso_code and not self._mirakl_country(
+                address.country_iso_code
+            ):
+                warnings.append(
+                    _(
+                        "%(what)s: unknown country %(code)s",
+                        what=label,
+                        code=address.country_iso_code,
+                    )
+                )
+        return warnings
+
+    def _mirakl_record_warnings(self, sale, order, warnings):
+        Issue = self.env["mirakl.sync.issue"]
+        if warnings:
+            Issue._mirakl_record(
+                self,
+                "OR11",
+                _(
+                    "Mirakl order %(order)s: %(problems)s. It is kept from the "
+                    "warehouse until the address is complete.",
+                    order=order.order_id,
+                    problems="; ".join(warnings),
+                ),
+                category="data",
+                record=sale,
+                mirakl_ref=order.order_id,
+            )
+        else:
+            Issue._mirakl_resolve(self, "OR11", record=sale, mirakl_ref=order.order_id)
+
+    @tools.ormcache("code")
+    def _mirakl_country_id(self, code):
+        code2 = alpha2(code)
+        if not code2:
+            return False
+        country = self.env["res.country"].search([("code", "=", code2)], limit=1)
+        return country.id or False
+
+    def _mirakl_country(self, code):
+        country_id = self._mirakl_country_id(code)
+        return self.env["res.country"].browse(country_id) if country_id else None
+
+    # === BUSINESS METHODS: building the Sales Order === #
+
+    def _mirakl_prepare_order_state_vals(self, order):
+        return {
+            "mirakl_digest": order.digest,
+            "mirakl_state": order.state,
+            "mirakl_state_reason": order.state_reason_label or order.state_reason_code,
+            "mirakl_last_updated": order.last_updated,
+            "mirakl_synced_at": fields.Datetime.now(),
+            "mirakl_raw": order.raw_json,
+        }
+
+    def _mirakl_prepare_partner_vals(self, order, sale=None):
+        Partner = self.env["res.partner"]
+        customer = Partner._mirakl_get_customer(self, order)
+        invoice = Partner._mirakl_get_address(
+            self, customer, order.billing_address, "invoice"
+        )
+        delivery = Partner._mirakl_get_address(
+            self, customer, order.shipping_address, "delivery"
+        )
+        vals = {
+            "partner_id": customer.id,
+            "partner_invoice_id": invoice.id,
+            "partner_shipping_id": delivery.id,
+        }
+        if sale:
+            vals = {k: v for k, v in vals.items() if sale[k].id != v}
+        return vals
+
+    def _mirakl_prepare_line_mirakl_vals(self, mline):
+        fee, vat = mline.live_commission
+        return {
+            "mirakl_line_state": mline.state,
+            "mirakl_quantity": mline.quantity,
+            "mirakl_cancelled_qty": mline.cancelled_quantity,
+            "mirakl_price": float(mline.live_price),
+            "mirakl_tax_amount": float(
+                sum((t.amount for t in mline.live_taxes), mappers.ZERO)
+            ),
+            "mirakl_commission_fee": float(fee),
+            "mirakl_commission_vat": float(vat),
+            "mirakl_commission_total": float(fee + vat),
+        }
+
+    def _mirakl_prepare_line_vals(self, mline, product, taxes):
+        vals = self._mirakl_prepare_line_mirakl_vals(mline)
+        quantity = mline.live_quantity
+        decision = False
+        if mline.state == "REFUSED":
+            decision = "refuse"
+        elif mline.state not in mappers.PRE_ACCEPTANCE_STATES:
+            decision = "accept"
+        vals.update(
+            {
+                "product_id": product.id,
+                "name": self._mirakl_line_name(mline, product),
+                "product_uom_qty": quantity,
+                "price_unit": float(mline.price_unit),
+                "tax_id": [Command.set(taxes.ids)],
+                "mirakl_line_id": mline.line_id,
+                "mirakl_offer_sku": mline.sku,
+                "mirakl_decision": decision,
+                "sequence": mline.index or 10,
+            }
+        )
+        return vals
+
+    def _mirakl_line_name(self, mline, product):
+        name = product.get_product_multiline_description_sale()
+        if mline.title and mline.title not in name:
+            name = "%s\n%s" % (name, mline.title)
+        return name
+
+    def _mirakl_shipping_groups(self, order, resolved):
+        """Shipping of the live lines, summed per set of Odoo taxes."""
+        groups = {}
+        for mline in order.lines:
+            taxes = resolved["shipping_taxes"].get(mline.line_id)
+            if taxes is None:
+                continue
+            amount = mline.live_shipping if not mline.dead else mappers.ZERO
+            if not mline.shipping_price and not amount:
+                continue
+            key = ",".join(str(i) for i in sorted(taxes.ids)) or "none"
+            total, _taxes = groups.get(key, (mappers.ZERO, taxes))
+            groups[key] = (total + amount, taxes)
+        return groups
+
+    def _mirakl_shipping_line_vals(self, order, carrier, key, amount, taxes, sequence):
+        label = order.shipping_type_label or order.shipping_type_code
+        return {
+            "product_id": carrier.product_id.id,
+            "name": _("Shipping: %(label)s", label=label),
+            "product_uom_qty": 1,
+            "price_unit": float(amount),
+            "tax_id": [Command.set(taxes.ids)],
+            "is_delivery": True,
+            "mirakl_shipping_key": key,
+            "sequence": sequence,
+        }
+
+    def _mirakl_prepare_sale_order_vals(self, order, resolved):
+        lines = []
+        for mline in order.lines:
+            product = resolved["products"][mline.line_id]
+            taxes = resolved["taxes"][mline.line_id]
+            lines.append(
+                Command.create(self._mirakl_prepare_line_vals(mline, product, taxes))
+            )
+        carrier = resolved["carrier"]
+        sequence = max((m.index or 0 for m in order.lines), default=0) + 100
+        for key, (amount, taxes) in self._mirakl_shipping_groups(
+            order, resolved
+        ).items():
+            lines.append(
+                Command.create(
+                    self._mirakl_shipping_line_vals(
+                        order, carrier, key, amount, taxes, sequence
+                    )
+                )
+            )
+        vals = {
+            "mirakl_backend_id": self.id,
+            "mirakl_order_id": order.order_id,
+            "mirakl_commercial_id": order.commercial_id,
+            "mirakl_created_date": order.created,
+            "mirakl_tax_mode": order.tax_mode,
+            "mirakl_acceptance_deadline": mappers.acceptance_deadline(
+                order, self.acceptance_window_hours
+            ),
+            "mirakl_acceptance": False,
+            "client_order_ref": order.commercial_id,
+            "origin": order.order_id,
+            "company_id": self.company_id.id,
+            "pricelist_id": resolved["pricelist"].id,
+            "currency_id": resolved["pricelist"].currency_id.id,
+            "fiscal_position_id": self.fiscal_position_id.id,
+            "carrier_id": carrier.id,
+            "date_order": order.created,
+            "order_line": lines,
+        }
+        if self.warehouse_id:
+            vals["warehouse_id"] = self.warehouse_id.id
+        if self.team_id:
+            vals["team_id"] = self.team_id.id
+        if self.user_id:
+            vals["user_id"] = self.user_id.id
+        vals.update(self._mirakl_prepare_partner_vals(order))
+        vals.update(self._mirakl_prepare_order_state_vals(order))
+        return vals
+
+    def _mirakl_update_shipping_lines(self, sale, order, cache):
+        """Keep shipping lines equal to Mirakl's live shipping charges."""
+        shipping_lines = sale.order_line.filtered("mirakl_shipping_key")
+        if not shipping_lines:
+            return
+        resolved = {"shipping_taxes": {}}
+        for mline in order.lines:
+            product = sale.order_line.filtered(
+                lambda line, lid=mline.line_id: line.mirakl_line_id == lid
+            ).product_id
+            if not product:
+                continue
+            goods_taxes, problem = self._mirakl_map_taxes(
+                mline.taxes, order.tax_mode, product, cache
+            )
+            if problem:
+                return
+            taxes, problem = self._mirakl_map_shipping_taxes(
+                mline, order.tax_mode, goods_taxes, cache
+            )
+            if problem:
+                return
+            resolved["shipping_taxes"][mline.line_id] = taxes
+        groups = self._mirakl_shipping_groups(order, resolved)
+        for line in shipping_lines:
+            amount = groups.get(line.mirakl_shipping_key, (mappers.ZERO, None))[0]
+            if sale.currency_id.compare_amounts(line.price_unit, float(amount)):
+                line.write({"price_unit": float(amount)})
+
+    # === BUSINESS METHODS: acceptance, references, deadlines === #
+
+    def _mirakl_partial_acceptance_allowed(self):
+        self.ensure_one()
+        if self.partial_acceptance == "enabled":
+            return True
+        if self.partial_acceptance == "disabled":
+            return False
+        return self.platform_partial_acceptance
+
+    def _mirakl_free_stock(self, products):
+        """Free quantity per product in the shop's warehouse, less what accepted
+        Mirakl orders not yet released (no picking, so no reservation) need."""
+        context = {"warehouse_id": self.warehouse_id.id} if self.warehouse_id else {}
+        free = {
+            product.id: product.free_qty for product in products.with_context(**context)
+        }
+        groups = self.env["sale.order.line"]._read_group(
+            [
+                ("order_id.mirakl_backend_id.company_id", "=", self.company_id.id),
+                ("order_id.mirakl_acceptance", "in", ("accepted", "to_send")),
+                ("order_id.state", "in", ("draft", "sent")),
+                ("product_id", "in", products.ids),
+                ("mirakl_decision", "=", "accept"),
+            ],
+            ["product_id"],
+            ["product_uom_qty:sum"],
+        )
+        for product, quantity in groups:
+            free[product.id] -= quantity
+        return free
+
+    def _mirakl_send_pending_decisions(self, stats, stock_budget):
+        """Decide and send what earlier runs could not (failures, fixed stock)."""
+        now = fields.Datetime.now()
+        orders = self.env["sale.order"].search(
+            [
+                ("mirakl_backend_id", "=", self.id),
+                ("mirakl_state", "in", list(mappers.PRE_ACCEPTANCE_STATES)),
+                ("mirakl_acceptance", "in", ("pending", "to_send", False)),
+                ("state", "in", ("draft", "sent")),
+            ],
+            order="mirakl_acceptance_deadline, id",
+        )
+        for sale in orders:
+            if (
+                sale.mirakl_acceptance_deadline
+                and sale.mirakl_acceptance_deadline <= now
+            ):
+                continue  # lost: reported by _mirakl_check_deadlines
+            with self.env.cr.savepoint():
+                if sale.mirakl_acceptance in (False, "pending") and (
+                    self.acceptance_policy != "manual"
+                ):
+                    sale.mirakl_acceptance = False
+                    sale.order_line.filtered(
+                        lambda line: (
+                            line.mirakl_line_state == mappers.WAITING_ACCEPTANCE
+                        )
+                    ).mirakl_decision = False
+                    sale._mirakl_decide(stock_budget)
+                if sale.mirakl_acceptance == "to_send" and sale._mirakl_send_decision():
+                    stats[
+                        "accepted"
+                        if sale.mirakl_acceptance == "accepted"
+                        else "refused"
+                    ] += 1
+            self._mirakl_commit()
+
+    def _mirakl_send_seller_references(self, orders=None, max_retries=None):
+        """OR04: write each Sales Order's number to Mirakl as the seller's reference."""
+        self.ensure_one()
+        if orders is None:
+            orders = (
+                self.env["sale.order"]
+                .search(
+                    [
+                        ("mirakl_backend_id", "=", self.id),
+                        ("state", "!=", "cancel"),
+                        ("mirakl_state", "not in", list(mappers.CLOSED_STATES)),
+                    ]
+                )
+                .filtered(lambda so: so.mirakl_seller_ref_sent != so.name)
+            )
+        if not orders:
+            return orders
+        references = {so.mirakl_order_id: so.name for so in orders}
+        ok, result = self._mirakl_call(
+            "OR04",
+            lambda client: client.update_seller_references(references),
+            max_retries=max_retries,
+        )
+        if not ok:
+            return orders.browse()
+        Issue = self.env["mirakl.sync.issue"]
+        sent = orders.browse()
+        for so in orders:
+            errors = result.get(so.mirakl_order_id) or []
+            if errors:
+                Issue._mirakl_record(
+                    self,
+                    "OR04",
+                    _(
+                        "Mirakl did not store %(name)s as the seller reference of "
+                        "%(order)s: %(errors)s",
+                        name=so.name,
+                        order=so.mirakl_order_id,
+                        errors="; ".join(
+                            "%s %s" % (e.get("code") or "", e.get("message") or "")
+                            for e in errors
+                        ),
+                    ),
+                    category="validation",
+                    record=so,
+                    mirakl_ref=so.mirakl_order_id,
+                )
+                continue
+            so.mirakl_seller_ref_sent = so.name
+            sent |= so
+        open_issues = Issue.search(
+            [
+                ("backend_id", "=", self.id),
+                ("operation", "=", "OR04"),
+                ("state", "=", "open"),
+                ("res_model", "=", "sale.order"),
+                ("res_id", "in", sent.ids),
+            ]
+        )
+        if open_issues:
+            open_issues._mirakl_close(_("Resolved by a later successful call"))
+        return sent
+
+    def _mirakl_check_deadlines(self):
+        """Escalate orders close to the end of their window; report lost ones."""
+        now = fields.Datetime.now()
+        Issue = self.env["mirakl.sync.issue"]
+        escalate_from = now + timedelta(hours=self.acceptance_escalation_hours)
+        # Orders with a Sales Order still not accepted.
+        waiting = self.env["sale.order"].search(
+            [
+                ("mirakl_backend_id", "=", self.id),
+                ("mirakl_state", "in", list(mappers.PRE_ACCEPTANCE_STATES)),
+                ("mirakl_acceptance", "in", ("pending", "to_send", False)),
+                ("state", "in", ("draft", "sent")),
+                ("mirakl_acceptance_deadline", "<=", escalate_from),
+            ]
+        )
+        for sale in waiting:
+            if sale.mirakl_acceptance_deadline <= now:
+                sale.mirakl_acceptance = "expired"
+                Issue._mirakl_record(
+                    self,
+                    "OR21",
+                    _(
+                        "Order %(order)s is lost: it was not accepted before "
+                        "%(deadline)s (UTC), the end of the marketplace's window. "
+                        "It is no longer retried.",
+                        order=sale.mirakl_order_id,
+                        deadline=sale.mirakl_acceptance_deadline,
+                    ),
+                    category="lost",
+                    record=sale,
+                    mirakl_ref=sale.mirakl_order_id,
+                    deadline=sale.mirakl_acceptance_deadline,
+                )._mirakl_escalate()
+                sale.message_post(
+                    body=_("Lost: not accepted within the marketplace's window.")
+                )
+                continue
+            issue = Issue._mirakl_record(
+                self,
+                "OR21",
+                _(
+                    "Order %(order)s is still not accepted and the marketplace "
+                    "refuses it at %(deadline)s (UTC).",
+                    order=sale.mirakl_order_id,
+                    deadline=sale.mirakl_acceptance_deadline,
+                ),
+                category="deadline",
+                record=sale,
+                mirakl_ref=sale.mirakl_order_id,
+                deadline=sale.mirakl_acceptance_deadline,
+                bump=False,
+            )
+            issue._mirakl_escalate()
+        # Orders held back by a validation issue, with no Sales Order yet.
+        held = Issue.search(
+            [
+                ("backend_id", "=", self.id),
+                ("state", "=", "open"),
+                ("deadline", "!=", False),
+                ("deadline", "<=", escalate_from),
+                ("res_id", "in", [0, False]),
+            ]
+        )
+        for issue in held:
+            if issue.deadline <= now:
+                issue._mirakl_mark_lost(issue.deadline)
+            issue._mirakl_escalate()
+
+    # === BUSINESS METHODS: reference data === #
+
+    def _mirakl_refresh_shipping_types(self, max_retries=None):
+        """SH12: list the platform's shipping types (mapping kept)."""
+        self.ensure_one()
+        ok, result = self._mirakl_call(
+            "SH12", lambda client: client.list_shipping_types(), max_retries=max_retries
+        )
+        if not ok:
+            return False
+        ShippingType = (
+            self.env["mirakl.shipping.type"].sudo().with_context(active_test=False)
+        )
+        existing = {
+            st.code: st for st in ShippingType.search([("backend_id", "=", self.id)])
+        }
+        for raw in result:
+            code = raw.get("code")
+            if not code:
+                continue
+            vals = {
+                "label": raw.get("label") or code,
+                "mandatory_tracking": bool(raw.get("mandatory_tracking")),
+            }
+            if code in existing:
+                existing[code].write(vals)
+            else:
+                ShippingType.create(dict(vals, backend_id=self.id, code=code))
+        return True
+
+    def _mirakl_retry_issue(self, issue):
+        """Override: retries of the order operations filed on the shop."""
+        if issue.operation == "OR11" and issue.mirakl_ref:
+            self._mirakl_import_order_ids(
+                [issue.mirakl_ref], max_retries=const.BUTTON_MAX_RETRIES, force=True
+            )
+            return issue.state == "resolved"
+        if issue.operation == "OR11":
+            stats = self._mirakl_import_orders()
+            return not stats["error"] and not stats["busy"]
+        if issue.operation == "SH12":
+            return self._mirakl_refresh_shipping_types(
+                max_retries=const.BUTTON_MAX_RETRIES
+            )
+        if issue.operation == "OR04":
+            return bool(
+                self._mirakl_send_seller_references(
+                    max_retries=const.BUTTON_MAX_RETRIES
+                )
+            )
+        return super()._mirakl_retry_issue(issue)
+
+    # === helpers for buttons === #
+
+    @api.model
+    def _mirakl_stats_text(self, stats):
+        if stats.get("busy"):
+            return _("an import of this shop is already running; try again shortly")
+        text = _(
+            "%(read)s read, %(created)s created, %(updated)s updated, "
+            "%(accepted)s accepted, %(refused)s refused, %(released)s released, "
+            "%(cancelled)s cancelled, %(failed)s with issues",
+            **stats,
+        )
+        if stats.get("error"):
+            text = "%s. %s" % (text, stats["error"])
+        return text
+
+    def _mirakl_import_notification(self, stats):
+        kind = "warning" if stats.get("failed") or stats.get("busy") else "success"
+        if stats.get("error"):
+            kind = "danger"
+        return self._mirakl_notification(
+            _("Mirakl order import"), self._mirakl_stats_text(stats), kind
+        )
