@@ -18,9 +18,12 @@ import zlib
 from collections import defaultdict
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import _, api, fields, models, modules, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
+from odoo.tools import mute_logger
 
 from .. import const
 from ..lib import MiraklError, mappers
@@ -30,6 +33,19 @@ _logger = logging.getLogger(__name__)
 
 # Advisory lock class of the per-shop import lock ("MIRK").
 LOCK_CLASS = 0x4D49524B
+
+
+class ConcurrentImport(Exception):
+    """Another transaction holds this Mirakl order."""
+
+
+# What another transaction working on the same order or customer causes.
+CONFLICTS = (
+    ConcurrentImport,
+    psycopg2.errors.UniqueViolation,
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.LockNotAvailable,
+)
 
 
 def _can_commit():
@@ -303,11 +319,15 @@ class MiraklBackend(models.Model):
         self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self.id))
 
     def _mirakl_lock_order(self, order_id):
-        """Wait for any other transaction working on this Mirakl order."""
+        """Claim this Mirakl order for the current transaction.
+
+        False when another transaction holds it: that one stores the order.
+        """
         self.env.cr.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)",
+            "SELECT pg_try_advisory_xact_lock(%s, %s)",
             (self.id, zlib.crc32(order_id.encode()) - 2**31),
         )
+        return self.env.cr.fetchone()[0]
 
     @api.model
     def _mirakl_new_stats(self):
@@ -322,6 +342,7 @@ class MiraklBackend(models.Model):
             "released": 0,
             "cancelled": 0,
             "skipped": 0,
+            "conflict": 0,
             "busy": False,
             "error": False,
         }
@@ -393,9 +414,10 @@ class MiraklBackend(models.Model):
                 held.mapped("mirakl_ref"), stats=stats, stock_budget=stock_budget
             )
         self._mirakl_send_pending_decisions(stats, stock_budget)
+        self._mirakl_release_paid_orders(stats)
         self._mirakl_send_seller_references()
         self._mirakl_check_deadlines()
-        if complete:
+        if complete and not stats["conflict"]:
             self.sudo().order_watermark = started
 
     def _mirakl_import_order_ids(
@@ -451,10 +473,21 @@ class MiraklBackend(models.Model):
         cache = self._mirakl_prepare_cache(parsed)
         for order in parsed:
             try:
-                with self.env.cr.savepoint():
+                with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
                     outcome = self._mirakl_import_order(
                         order, cache, stock_budget, force
                     )
+            except CONFLICTS as error:
+                # Another transaction imports this order (or its customer) right
+                # now; Odoo's snapshot cannot see its work. Leave it to that one
+                # and keep the watermark so the next cycle reads the order again.
+                _logger.info(
+                    "Mirakl shop %s: order %s is being imported elsewhere (%s)",
+                    self.id,
+                    order.order_id,
+                    type(error).__name__,
+                )
+                outcome = "conflict"
             except (MiraklError, UserError, ValidationError) as error:
                 outcome = "failed"
                 self._mirakl_record_crash(order, error)
@@ -518,6 +551,7 @@ class MiraklBackend(models.Model):
                     [
                         ("backend_id", "=", self.id),
                         ("state", "=", "open"),
+                        ("operation", "in", ("OR11", "ORDER")),
                         ("mirakl_ref", "in", [order.order_id for order in orders]),
                     ]
                 )
@@ -530,7 +564,8 @@ class MiraklBackend(models.Model):
 
         Returns the stats keys to count, comma-separated.
         """
-        self._mirakl_lock_order(order.order_id)
+        if not self._mirakl_lock_order(order.order_id):
+            raise ConcurrentImport(order.order_id)
         sale = cache["orders"].get(order.order_id)
         if not sale:
             # Another transaction may have created it since the page was read.
@@ -1247,6 +1282,21 @@ class MiraklBackend(models.Model):
                         if sale.mirakl_acceptance == "accepted"
                         else "refused"
                     ] += 1
+            self._mirakl_commit()
+
+    def _mirakl_release_paid_orders(self, stats):
+        """Release paid orders held back earlier (an address fixed since)."""
+        orders = self.env["sale.order"].search(
+            [
+                ("mirakl_backend_id", "=", self.id),
+                ("mirakl_state", "=", "SHIPPING"),
+                ("state", "in", ("draft", "sent")),
+            ]
+        )
+        for sale in orders:
+            with self.env.cr.savepoint():
+                if sale._mirakl_release():
+                    stats["released"] += 1
             self._mirakl_commit()
 
     def _mirakl_send_seller_references(self, orders=None, max_retries=None):

@@ -1,7 +1,4 @@
-import psycopg2
-
 from odoo import api, fields, models
-from odoo.tools import mute_logger
 
 ADDRESS_FIELDS = ("name", "street", "street2", "city", "zip", "country_id", "phone")
 
@@ -59,14 +56,11 @@ class ResPartner(models.Model):
         if address:
             vals.update(self._mirakl_prepare_address_vals(backend, address))
             vals["name"] = name or vals["name"]
-        try:
-            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
-                return Partner.create(vals)
-        except psycopg2.errors.UniqueViolation:  # another worker created it meanwhile
-            partner = Partner.search(domain, limit=1)
-            if not partner:
-                raise
-            return partner
+        # A concurrent worker creating the same customer makes this raise
+        # UniqueViolation: the order import treats it as a conflict and the
+        # order is read again by the next cycle (Odoo's snapshot cannot see the
+        # other worker's partner).
+        return Partner.create(vals)
 
     @api.model
     def _mirakl_lang(self, locale):

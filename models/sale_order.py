@@ -576,7 +576,7 @@ class SaleOrder(models.Model):
                 record=self,
                 mirakl_ref="amounts",
             )
-        elif self.mirakl_amount_mismatch is False:
+        else:
             Issue._mirakl_resolve(
                 self.mirakl_backend_id, "ORDER", record=self, mirakl_ref="amounts"
             )

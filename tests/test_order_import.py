@@ -1,10 +1,12 @@
 import json
 from datetime import timedelta
 
+import psycopg2
+
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
-from odoo.tools import file_open
+from odoo.tools import file_open, mute_logger
 
 from .order_common import OrderCommon, hours_ago
 
@@ -448,3 +450,55 @@ class TestOrderImport(OrderCommon):
         self.assertFalse(sale.mirakl_amount_mismatch)
         self.assertAlmostEqual(sale.mirakl_commission_total, 16.20, places=2)
         self.assertEqual(sale.partner_shipping_id.zip, "LS1 4AB")
+
+    def test_many_orders_across_pages(self):
+        self.control.create_orders(count=260)
+        self.control.clear_calls()
+        stats = self.import_orders()
+        self.assertEqual(stats["created"], 260)
+        self.assertEqual(stats["failed"], 0)
+        offsets = [c["query"].get("offset") for c in self.control.calls("OR11")]
+        self.assertEqual(offsets, ["0", "100", "200"])
+        self.assertEqual(len(self.control.calls("OR04")), 3)  # 100 references a call
+        count = self.env["sale.order"].search_count(
+            [("mirakl_backend_id", "=", self.backend.id)]
+        )
+        self.assertEqual(count, 260)
+
+    def test_order_updated_while_paging_is_imported(self):
+        self.control.create_orders(count=12)
+        watermark_before = fields.Datetime.now()
+        self.import_orders()
+        self.assertGreaterEqual(self.backend.order_watermark, watermark_before)
+        # An order changing on Mirakl after the cycle started (here: after it
+        # ended) is newer than the watermark minus the overlap: read next time.
+        first = self.env["sale.order"].search(
+            [("mirakl_backend_id", "=", self.backend.id)], order="id", limit=1
+        )
+        line_id = first.order_line.filtered("mirakl_line_id")[0].mirakl_line_id
+        self.control.cancel(first.mirakl_order_id, lines={line_id: 1})
+        stats = self.import_orders()
+        self.assertGreaterEqual(stats["updated"], 1)
+        self.assertIn("CANCELED", first.order_line.mapped("mirakl_line_state"))
+
+    def test_per_shop_cron(self):
+        cron = self.backend.order_cron_id
+        self.assertTrue(cron.active)
+        self.assertEqual((cron.interval_number, cron.interval_type), (5, "minutes"))
+        self.backend.order_import_interval = 2
+        self.assertEqual(cron.interval_number, 2)
+        with (
+            self.assertRaises(psycopg2.errors.CheckViolation),
+            mute_logger("odoo.sql_db"),
+            self.cr.savepoint(),
+        ):
+            self.backend.order_import_interval = 0  # Mirakl: at most once a minute
+            self.backend.flush_recordset()
+        self.backend.order_import_enabled = False
+        self.assertFalse(cron.active)
+        self.backend.order_import_enabled = True
+        (order,) = self.create_orders(self.order_spec(("std", 1)))
+        self.env["mirakl.backend"]._cron_mirakl_import_orders(self.backend.id)
+        self.assertEqual(self.sale_of(order["order_id"]).mirakl_acceptance, "accepted")
+        self.backend.active = False
+        self.assertFalse(cron.active)
