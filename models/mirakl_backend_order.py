@@ -643,8 +643,9 @@ class MiraklBackend(models.Model):
                 )
         else:
             sale.mirakl_acceptance = "accepted"
-            if order.state == "SHIPPING" and sale._mirakl_release():
-                outcome.append("released")
+            if order.state == "SHIPPING":
+                if sale._mirakl_release():
+                    outcome.append("released")
             elif order.state in mappers.RELEASED_STATES:
                 sale.message_post(
                     body=_(
@@ -658,7 +659,6 @@ class MiraklBackend(models.Model):
     def _mirakl_update_sale_order(self, sale, order, cache):
         """Apply what changed on Mirakl to an existing Sales Order."""
         outcome = ["updated"]
-        previous_state = sale.mirakl_state
         line_by_id = {
             line.mirakl_line_id: line for line in sale.order_line if line.mirakl_line_id
         }
@@ -677,7 +677,19 @@ class MiraklBackend(models.Model):
             line.write(vals)
         vals = self._mirakl_prepare_order_state_vals(order)
         if sale.state in ("draft", "sent"):
-            vals.update(self._mirakl_prepare_partner_vals(order, sale=sale))
+            partner_vals = self._mirakl_prepare_partner_vals(order, sale=sale)
+            if partner_vals:
+                # Odoo recomputes these from the partner and the delivery
+                # address (a pricelist of another currency, for one): keep them.
+                for name in (
+                    "pricelist_id",
+                    "fiscal_position_id",
+                    "payment_term_id",
+                    "user_id",
+                    "team_id",
+                ):
+                    partner_vals[name] = sale[name].id
+                vals.update(partner_vals)
         sale.write(vals)
         if sale.state != "cancel":
             sale._mirakl_apply_line_quantities()
@@ -716,9 +728,9 @@ class MiraklBackend(models.Model):
             self._mirakl_close_acceptance_issue(sale)
         if (
             state == "SHIPPING"
-            and previous_state != state
-            or (state == "SHIPPING" and sale.state in ("draft", "sent"))
-        ) and sale._mirakl_release():
+            and sale.state in ("draft", "sent")
+            and sale._mirakl_release()
+        ):
             outcome.append("released")
         return ",".join(outcome)
 
@@ -1303,16 +1315,14 @@ class MiraklBackend(models.Model):
         """OR04: write each Sales Order's number to Mirakl as the seller's reference."""
         self.ensure_one()
         if orders is None:
-            orders = (
-                self.env["sale.order"]
-                .search(
-                    [
-                        ("mirakl_backend_id", "=", self.id),
-                        ("state", "!=", "cancel"),
-                        ("mirakl_state", "not in", list(mappers.CLOSED_STATES)),
-                    ]
-                )
-                .filtered(lambda so: so.mirakl_seller_ref_sent != so.name)
+            orders = self.env["sale.order"].search(
+                [
+                    ("mirakl_backend_id", "=", self.id),
+                    ("mirakl_seller_ref_pending", "=", True),
+                    ("state", "!=", "cancel"),
+                    ("mirakl_state", "not in", list(mappers.CLOSED_STATES)),
+                ],
+                limit=1000,
             )
         if not orders:
             return orders

@@ -75,6 +75,12 @@ class SaleOrder(models.Model):
         readonly=True,
         help="The Sales Order number as last written to Mirakl (OR04).",
     )
+    mirakl_seller_ref_pending = fields.Boolean(
+        compute="_compute_mirakl_seller_ref_pending",
+        store=True,
+        index="btree_not_null",
+        help="Technical: the order number still has to be written to Mirakl.",
+    )
     mirakl_total_price = fields.Monetary(
         string="Mirakl total",
         copy=False,
@@ -134,6 +140,13 @@ class SaleOrder(models.Model):
             order.mirakl_commission_vat = vat
             order.mirakl_commission_total = fee + vat
             order.mirakl_expected_net = order.mirakl_total_price - fee - vat
+
+    @api.depends("name", "mirakl_seller_ref_sent", "mirakl_backend_id")
+    def _compute_mirakl_seller_ref_pending(self):
+        for order in self:
+            order.mirakl_seller_ref_pending = bool(
+                order.mirakl_backend_id and order.name != order.mirakl_seller_ref_sent
+            )
 
     def _compute_mirakl_issue_count(self):
         groups = self.env["mirakl.sync.issue"]._read_group(
@@ -395,12 +408,15 @@ class SaleOrder(models.Model):
             len(set(decisions.values())) > 1
             and not backend._mirakl_partial_acceptance_allowed()
         ):
-            raise UserError(
+            self.mirakl_acceptance = "pending"
+            lines.mirakl_decision = False
+            self._mirakl_file_decision_issue(
                 _(
                     "The platform does not allow accepting some lines and refusing "
                     "others: accept or refuse the whole order."
                 )
             )
+            return False
         ok, result = backend._mirakl_call(
             "OR21",
             lambda client: client.accept_order(self.mirakl_order_id, decisions),
