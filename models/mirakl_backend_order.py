@@ -21,7 +21,7 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import _, api, fields, models, modules, tools
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
 from odoo.tools import mute_logger
 
@@ -242,7 +242,8 @@ class MiraklBackend(models.Model):
 
     def action_import_orders(self):
         """Run one full import cycle per shop now, synchronously."""
-        results = [backend._mirakl_import_orders() for backend in self]
+        backends = self._mirakl_as_operator()
+        results = [backend._mirakl_import_orders() for backend in backends]
         if len(self) == 1:
             return self._mirakl_import_notification(results[0])
         return True
@@ -279,6 +280,19 @@ class MiraklBackend(models.Model):
         action["domain"] = [("mirakl_backend_id", "=", self.id)]
         action["context"] = {"create": False}
         return action
+
+    def _mirakl_as_operator(self):
+        """These records with the rights to run Mirakl operations.
+
+        The order import creates Sales Orders, contacts and lines on the shop's
+        behalf (its responsible is their salesperson): a Mirakl user pressing a
+        button runs it as the superuser, after this group check.
+        """
+        if not self.env.su and not self.env.user.has_group(
+            "mirakl_connector.mirakl_connector_group_user"
+        ):
+            raise AccessError(_("Only Mirakl users can run Mirakl operations."))
+        return self.sudo()
 
     # === CRON METHODS === #
 

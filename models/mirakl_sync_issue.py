@@ -134,11 +134,13 @@ class MiraklSyncIssue(models.Model):
         self.ensure_one()
         if self.state != "open":
             raise UserError(_("Only open issues can be retried."))
+        operator = self.backend_id._mirakl_as_operator()
         target = self._mirakl_related_record() or self.backend_id
+        target = target.with_env(operator.env)
         handler = getattr(target, "_mirakl_retry_issue", None)
         result = handler(self) if handler else None
         if result is None and target != self.backend_id:
-            result = self.backend_id._mirakl_retry_issue(self)
+            result = operator._mirakl_retry_issue(self)
         if result is None:
             raise UserError(
                 _(

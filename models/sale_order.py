@@ -188,10 +188,11 @@ class SaleOrder(models.Model):
     def action_mirakl_accept(self):
         """Accept every line still waiting on Mirakl (button)."""
         self.ensure_one()
-        self._mirakl_check_decidable()
-        lines = self._mirakl_waiting_lines()
+        order = self.with_env(self.mirakl_backend_id._mirakl_as_operator().env)
+        order._mirakl_check_decidable()
+        lines = order._mirakl_waiting_lines()
         lines.mirakl_decision = "accept"
-        return self._mirakl_send_decision_action()
+        return order._mirakl_send_decision_action()
 
     def action_mirakl_refuse(self):
         """Open the wizard to refuse some (or all) lines."""
@@ -208,9 +209,9 @@ class SaleOrder(models.Model):
     def action_mirakl_resync(self):
         """Re-read the order from Mirakl and apply what changed."""
         self.ensure_one()
-        backend = self.mirakl_backend_id
-        if not backend:
+        if not self.mirakl_backend_id:
             raise UserError(_("This Sales Order does not come from Mirakl."))
+        backend = self.mirakl_backend_id._mirakl_as_operator()
         result = backend._mirakl_import_order_ids(
             [self.mirakl_order_id], max_retries=const.BUTTON_MAX_RETRIES, force=True
         )

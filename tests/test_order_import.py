@@ -4,8 +4,8 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import fields
-from odoo.exceptions import UserError
-from odoo.tests import Form, tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import file_open, mute_logger
 
 from .order_common import OrderCommon, hours_ago
@@ -502,3 +502,27 @@ class TestOrderImport(OrderCommon):
         self.assertEqual(self.sale_of(order["order_id"]).mirakl_acceptance, "accepted")
         self.backend.active = False
         self.assertFalse(cron.active)
+
+    def test_mirakl_user_runs_the_buttons(self):
+        user = new_test_user(
+            self.env,
+            login="mirakl_operator",
+            groups="mirakl_connector.mirakl_connector_group_user",
+        )
+        self.backend.acceptance_policy = "manual"
+        (order,) = self.create_orders(self.order_spec(("std", 1), ("zero", 1)))
+        backend = self.backend.with_user(user)
+        result = backend.action_import_orders()
+        self.assertEqual(result["params"]["type"], "success")
+        sale = self.sale_of(order["order_id"]).with_user(user)
+        sale.action_mirakl_accept()
+        self.assertEqual(sale.mirakl_acceptance, "accepted")
+        sale.action_mirakl_resync()
+        self.assertEqual(sale.mirakl_state, "SHIPPING")
+        self.assertEqual(sale.state, "sale")
+        # Someone without the Mirakl group cannot.
+        clerk = new_test_user(
+            self.env, login="clerk", groups="sales_team.group_sale_manager"
+        )
+        with self.assertRaises(AccessError):
+            self.backend.with_user(clerk).action_import_orders()

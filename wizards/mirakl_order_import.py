@@ -27,7 +27,7 @@ class MiraklOrderImport(models.TransientModel):
         )
         if not refs:
             raise UserError(_("Enter at least one Mirakl order id."))
-        stats = self.backend_id._mirakl_import_order_ids(
+        stats = self.backend_id._mirakl_as_operator()._mirakl_import_order_ids(
             refs, max_retries=const.BUTTON_MAX_RETRIES, force=True
         )
         return self.backend_id._mirakl_import_notification(stats)

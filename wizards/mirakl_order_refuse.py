@@ -36,10 +36,11 @@ class MiraklOrderRefuse(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
-        order = self.sale_order_id
+        operator = self.sale_order_id.mirakl_backend_id._mirakl_as_operator()
+        order = self.sale_order_id.with_env(operator.env)
         order._mirakl_check_decidable()
         waiting = order._mirakl_waiting_lines()
-        refused = self.line_ids & waiting
+        refused = self.line_ids.with_env(operator.env) & waiting
         if not refused:
             raise UserError(_("Select the lines to refuse."))
         if refused != waiting and not self.partial_allowed:
