@@ -423,6 +423,13 @@ class MiraklBackend(models.Model):
             },
         }
 
+    def _mirakl_refresh_reference_data(self):
+        """Daily reference data of later features (shipping types, carriers...).
+
+        Each feature extends it; True when everything was read.
+        """
+        return True
+
     def _mirakl_retry_issue(self, issue):
         """Retry the operation of a sync issue filed on this shop itself.
 
@@ -448,7 +455,7 @@ class MiraklBackend(models.Model):
                 with self.env.cr.savepoint():
                     if backend._mirakl_refresh_account():
                         backend._mirakl_refresh_platform_config()
-                        backend._mirakl_refresh_shipping_types()
+                        backend._mirakl_refresh_reference_data()
             except Exception as error:  # one shop's bug must not stop the others
                 _logger.exception(
                     "Mirakl shop %s: platform refresh crashed", backend.id

@@ -23,7 +23,6 @@ import psycopg2
 from odoo import _, api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
-from odoo.tools import mute_logger
 
 from .. import const
 from ..lib import MiraklError, mappers
@@ -337,11 +336,26 @@ class MiraklBackend(models.Model):
 
         False when another transaction holds it: that one stores the order.
         """
+        return self._mirakl_try_xact_lock("order", order_id)
+
+    def _mirakl_try_xact_lock(self, kind, key):
+        """Transaction-level try-lock on (shop, kind, key)."""
         self.env.cr.execute(
             "SELECT pg_try_advisory_xact_lock(%s, %s)",
-            (self.id, zlib.crc32(order_id.encode()) - 2**31),
+            (self.id, zlib.crc32(("%s:%s" % (kind, key)).encode()) - 2**31),
         )
         return self.env.cr.fetchone()[0]
+
+    def _mirakl_committed_since(self, query, params):
+        """Whether ``query`` finds a row committed after this transaction began.
+
+        Odoo's transactions read one snapshot (REPEATABLE READ): a row another
+        worker committed since is invisible here, and inserting it again would
+        break a unique constraint. A short fresh cursor sees it.
+        """
+        with self.env.registry.cursor() as cr:
+            cr.execute(query, params)
+            return bool(cr.fetchone())
 
     @api.model
     def _mirakl_new_stats(self):
@@ -487,7 +501,7 @@ class MiraklBackend(models.Model):
         cache = self._mirakl_prepare_cache(parsed)
         for order in parsed:
             try:
-                with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                with self.env.cr.savepoint():
                     outcome = self._mirakl_import_order(
                         order, cache, stock_budget, force
                     )
@@ -590,6 +604,12 @@ class MiraklBackend(models.Model):
                 ],
                 limit=1,
             )
+        if not sale and self._mirakl_committed_since(
+            "SELECT 1 FROM sale_order WHERE mirakl_backend_id = %s "
+            "AND mirakl_order_id = %s",
+            (self.id, order.order_id),
+        ):
+            raise ConcurrentImport(order.order_id)
         if sale:
             if (
                 not force
@@ -1483,6 +1503,11 @@ class MiraklBackend(models.Model):
             else:
                 ShippingType.create(dict(vals, backend_id=self.id, code=code))
         return True
+
+    def _mirakl_refresh_reference_data(self):
+        """Override: the platform's shipping types (SH12)."""
+        ok = super()._mirakl_refresh_reference_data()
+        return self._mirakl_refresh_shipping_types() and ok
 
     def _mirakl_retry_issue(self, issue):
         """Override: retries of the order operations filed on the shop."""

@@ -1,11 +1,8 @@
 import logging
 from collections import defaultdict
 
-import psycopg2
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import mute_logger
 
 from .. import const
 from ..lib.redact import excerpt, redact
@@ -259,13 +256,13 @@ class MiraklSyncIssue(models.Model):
         key = self._mirakl_key_domain(backend, operation, record, mirakl_ref)
         issue = Issue.search(key, limit=1)
         if not issue:
-            try:
-                return self._mirakl_create_issue(
-                    backend, operation, record, mirakl_ref, vals
-                )
-            except psycopg2.errors.UniqueViolation:
-                # Another worker filed the same failure meanwhile: count ours on it.
-                issue = Issue.search(key, limit=1)
+            if self._mirakl_filed_elsewhere(backend, operation, record, mirakl_ref):
+                # Another worker filed the same failure since this transaction
+                # began; it is invisible here (Odoo's snapshot), and it stands.
+                return Issue
+            return self._mirakl_create_issue(
+                backend, operation, record, mirakl_ref, vals
+            )
         if not bump:
             if deadline and not issue.deadline:
                 issue.deadline = deadline
@@ -274,12 +271,39 @@ class MiraklSyncIssue(models.Model):
         return issue
 
     @api.model
+    def _mirakl_filed_elsewhere(self, backend, operation, record, mirakl_ref):
+        """Claim the key of a new issue; True when another worker has it.
+
+        A transaction lock on the key serialises concurrent filers; a fresh
+        cursor sees an issue another worker committed after this transaction
+        began (and the partial unique index stays the last word).
+        """
+        res_model = record._name if record else ""
+        res_id = record.id if record else 0
+        self.env.cr.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            (
+                backend.id,
+                "issue/%s/%s/%s/%s" % (operation, res_model, res_id, mirakl_ref or ""),
+            ),
+        )
+        return backend._mirakl_committed_since(
+            """
+            SELECT 1 FROM mirakl_sync_issue
+             WHERE backend_id = %s AND operation = %s AND state = 'open'
+               AND COALESCE(res_model, '') = %s AND COALESCE(res_id, 0) = %s
+               AND COALESCE(mirakl_ref, '') = %s
+            """,
+            (backend.id, operation, res_model, res_id, mirakl_ref or ""),
+        )
+
+    @api.model
     def _mirakl_create_issue(self, backend, operation, record, mirakl_ref, vals):
         """Create a new open issue and alert the shop's responsible.
 
         :raises psycopg2.errors.UniqueViolation: an open issue of this key exists
         """
-        with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+        with self.env.cr.savepoint():
             issue = self.sudo().create(
                 dict(
                     vals,

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from .mirakl_backend_order import ConcurrentImport
+
 ADDRESS_FIELDS = ("name", "street", "street2", "city", "zip", "country_id", "phone")
 
 
@@ -45,6 +47,16 @@ class ResPartner(models.Model):
             if name and partner.name != name:
                 partner.name = name
             return partner
+        # Two orders of one new customer in two transactions: one creates the
+        # contact, the other meets ConcurrentImport and is read again later.
+        if not backend._mirakl_try_xact_lock("customer", customer_id) or (
+            backend._mirakl_committed_since(
+                "SELECT 1 FROM res_partner WHERE mirakl_backend_id = %s "
+                "AND mirakl_customer_id = %s",
+                (backend.id, customer_id),
+            )
+        ):
+            raise ConcurrentImport(customer_id)
         vals = {
             "name": name or customer_id,
             "mirakl_backend_id": backend.id,

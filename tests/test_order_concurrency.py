@@ -113,6 +113,9 @@ class TestConcurrentImports(SandboxMixin, BaseCase):
         def run(index, job):
             try:
                 with self.registry.cursor() as cr:
+                    # Odoo's runner holds the registry lock while tests run:
+                    # give the cursor its transaction so no lookup waits for it.
+                    cr.transaction = api.Transaction(self.registry)
                     env = api.Environment(cr, SUPERUSER_ID, {})
                     backend = env["mirakl.backend"].browse(self.ids["backend"])
                     barrier.wait(timeout=30)
