@@ -17,11 +17,32 @@ Retry policy (at most ``max_retries`` retries per call):
 * failures before anything was sent (refused, DNS, connect timeout): retried.
 * anything else (TLS, 4xx, answers that are not Mirakl's): never retried.
 
+Writes, and whether a 5xx or a lost answer is retried (``idempotent``)::
+
+    OR04  update_seller_references  yes  the same reference again changes nothing
+    OR21  accept_order              no   a repeat meets ORDER_INVALID_STATE
+    OR23  update_tracking           yes  the same tracking again changes nothing
+    OR24  ship_order                no   a repeat meets ORDER_INVALID_STATE
+    OR29  cancel_order              no   a repeat meets "cannot be cancelled"
+    OR30  cancel_lines              no   a repeat would cancel again
+    ST01  create_shipments          no   a repeat would create them again
+    ST23  update_shipment_tracking  yes  the same tracking again changes nothing
+    ST24  ship_shipments            no   a repeat reports shipped ones as errors
+
+After a write that was not retried, read the state back (OR11, ST11) before
+sending it again.
+
+Partial success: OR04, ST01, ST23 and ST24 report refused items inside their
+2xx answer; the client returns those reports to the caller and raises
+:class:`.MiraklProtocolError` only when a 2xx answer does not have the
+documented shape.
+
 A client is not thread-safe (one Session); use one per thread or job.
 """
 
 import email.utils
 import ipaddress
+import itertools
 import json
 import logging
 import math
@@ -30,6 +51,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
@@ -521,6 +543,301 @@ class MiraklClient:
             "/api/shipments/items_to_ship", "ST12", params, page_size=page_size
         )
 
+    # === MULTIPLE SHIPMENTS (ST) === #
+
+    def create_shipments(self, shipments):
+        """ST01 ``POST /api/shipments``: create shipments (multi-shipment).
+
+        Needs PC01 ``features.shipment.multi_shipment``.
+
+        :param shipments: iterable of ST01 shipments, sent as given:
+            ``{"order_id", "shipment_lines": [{"order_line_id", "quantity"
+            (>= 1), "package_reference"?}], "tracking"?: {"carrier_code" |
+            "carrier_name", "carrier_standard_code"?, "tracking_number"?,
+            "tracking_url"?}, "shipped"? (true: shipped at once; default
+            false, then ship them with :meth:`ship_shipments`),
+            "invoice_reference"?, "shipping_from"?}``; sent in batches of
+            1000, in order
+        :return: ``{"success": [...], "errors": [...]}`` over every batch:
+            the created shipments as Mirakl returns them (``id``,
+            ``order_id``, ``status``, ``shipment_lines``, ``tracking``...)
+            and the refused ones as ``{"order_id", "message"}`` (Mirakl
+            gives no machine code); no call at all for no shipment
+        :raises MiraklProtocolError: a 2xx answer without both lists, or a
+            created shipment without ``id``
+
+        Never retried on a lost answer or a 5xx: a repeat would create the
+        shipments a second time. After such a failure, look for them with
+        :meth:`iter_shipments` before sending them again; a failure in a
+        later batch leaves the earlier batches created.
+        """
+        shipments = list(shipments)
+        for shipment in shipments:
+            if not isinstance(shipment, Mapping) or not shipment.get("order_id"):
+                raise TypeError("every shipment must be a dict with an order_id")
+        results = {"success": [], "errors": []}
+        path = "/api/shipments"
+        size = const.ST_MAX_SHIPMENTS
+        for start in range(0, len(shipments), size):
+            body = {"shipments": [dict(s) for s in shipments[start : start + size]]}
+            answer = self.request("POST", path, "ST01", json=body, idempotent=False)
+            success, errors = self._st_results(answer, "ST01", path, "POST")
+            results["success"].extend(success)
+            results["errors"].extend(errors)
+        return results
+
+    def ship_shipments(self, shipment_ids):
+        """ST24 ``PUT /api/shipments/ship``: mark shipments as shipped.
+
+        :param shipment_ids: iterable of shipment ids (from ST01 or ST11);
+            duplicates are sent once, in batches of 1000
+        :return: ``{"success": [{"id"}], "errors": [{"id", "message"}]}``
+            (Mirakl reports refused shipments inside its 200 answer, e.g. an
+            unknown id or one already shipped); no call for no id
+        :raises MiraklProtocolError: a 2xx answer that is not an object of
+            ``shipment_success``/``shipment_errors`` lists (an empty one may
+            be left out), or one that does not account for every id sent
+
+        Never retried on a lost answer or a 5xx (like OR24): the shipments
+        would stay shipped, but a repeat reports the ones the lost attempt
+        shipped as errors; read them back with :meth:`iter_shipments`.
+        """
+        ids = list(dict.fromkeys(str(shipment_id) for shipment_id in shipment_ids))
+        bodies = [{"id": shipment_id} for shipment_id in ids]
+        return self._st_batches(
+            "PUT", "/api/shipments/ship", "ST24", bodies, idempotent=False
+        )
+
+    def update_shipment_tracking(self, items):
+        """ST23 ``POST /api/shipments/tracking``: set the tracking of shipments.
+
+        :param items: mapping ``shipment_id -> tracking`` or iterable of
+            ``(shipment_id, tracking)`` pairs; ``tracking`` is a dict with
+            ``carrier_code`` (registered carrier, SH21) or ``carrier_name``
+            (others), and optional ``carrier_standard_code``,
+            ``tracking_number``, ``tracking_url`` (unregistered carriers only;
+            Mirakl computes it for registered ones). ``None`` values are not
+            sent. Batches of 1000.
+        :return: ``{"success": [{"id"}], "errors": [{"id", "message"}]}``;
+            no call for no item
+        :raises MiraklProtocolError: as :meth:`ship_shipments`
+
+        Flagged idempotent (retried on 5xx and lost answers, like OR23):
+        setting the same tracking again changes nothing.
+        """
+        if isinstance(items, Mapping):
+            items = items.items()
+        bodies = []
+        for shipment_id, tracking in items:
+            if not isinstance(tracking, Mapping):
+                raise TypeError(
+                    "tracking of shipment %s must be a dict, not %r"
+                    % (shipment_id, tracking)
+                )
+            bodies.append(
+                {
+                    "id": str(shipment_id),
+                    "tracking": {k: v for k, v in tracking.items() if v is not None},
+                }
+            )
+        return self._st_batches(
+            "POST", "/api/shipments/tracking", "ST23", bodies, idempotent=True
+        )
+
+    def iter_shipments(
+        self,
+        order_ids=None,
+        states=None,
+        last_updated_from=None,
+        last_updated_to=None,
+        sort=None,
+        page_size=const.PAGE_SIZE,
+    ):
+        """ST11 ``GET /api/shipments``: iterate over shipments, seek-paginated.
+
+        ``order_ids`` and ``states`` (``shipment_state_code``: ``SHIPPING``,
+        ``SHIPPED``...) are sent as repeated parameters; an empty
+        ``order_ids`` matches nothing (no call), ``None`` means no filter;
+        more than 100 order ids are asked 100 at a time. The
+        ``last_updated_*`` bounds are datetimes (naive = UTC). ``sort`` is
+        ``dateCreated,ASC`` (Mirakl's default) or ``dateCreated,DESC``.
+        ``page_size`` is at most 100. Read-only: retried like every GET.
+        """
+        _check_page_size(page_size)
+        params = {
+            "shipment_state_code": list(states) if states is not None else None,
+            "last_updated_from": last_updated_from,
+            "last_updated_to": last_updated_to,
+            "sort": sort,
+        }
+        if order_ids is None:
+            return self.iter_seek("/api/shipments", "ST11", params, page_size)
+        ids = list(dict.fromkeys(str(order_id) for order_id in order_ids))
+        size = const.ST11_MAX_ORDER_IDS
+        return itertools.chain.from_iterable(
+            self.iter_seek(
+                "/api/shipments",
+                "ST11",
+                dict(params, order_id=ids[start : start + size]),
+                page_size,
+            )
+            for start in range(0, len(ids), size)
+        )
+
+    def _st_batches(self, method, path, operation, bodies, idempotent):
+        """Send ST23/ST24 ``shipments`` in batches; merged success/errors."""
+        results = {"success": [], "errors": []}
+        size = const.ST_MAX_SHIPMENTS
+        for start in range(0, len(bodies), size):
+            batch = bodies[start : start + size]
+            answer = self.request(
+                method,
+                path,
+                operation,
+                json={"shipments": batch},
+                idempotent=idempotent,
+            )
+            success, errors = self._st_results(
+                answer, operation, path, method, [b["id"] for b in batch]
+            )
+            results["success"].extend(success)
+            results["errors"].extend(errors)
+        return results
+
+    def _st_results(self, answer, operation, path, method, sent_ids=None):
+        """``(success, errors)`` of an ST01/ST23/ST24 answer.
+
+        ST01 must hold both lists; ST23/ST24 may leave an empty one out but
+        must account for every id of ``sent_ids``.
+        """
+        lists = {}
+        for key in ("shipment_success", "shipment_errors"):
+            value = answer.get(key) if isinstance(answer, dict) else None
+            if value is None and sent_ids is not None and isinstance(answer, dict):
+                value = []
+            if not isinstance(value, list) or not all(
+                isinstance(item, dict) for item in value
+            ):
+                raise self._shape_error(
+                    operation, path, "no %s list" % key, answer, method
+                )
+            lists[key] = value
+        success, errors = lists["shipment_success"], lists["shipment_errors"]
+        if any(not item.get("id") for item in success):
+            raise self._shape_error(
+                operation, path, "a shipment_success element without id", answer, method
+            )
+        if sent_ids is not None:
+            seen = {str(item.get("id")) for item in success + errors}
+            missing = [i for i in sent_ids if i not in seen]
+            if missing:
+                raise self._shape_error(
+                    operation,
+                    path,
+                    "no result for shipment(s) %s" % ", ".join(missing),
+                    answer,
+                    method,
+                )
+        return success, errors
+
+    # === CANCELLATIONS AND REASONS === #
+
+    def cancel_order(self, order_id):
+        """OR29 ``PUT /api/orders/{order_id}/cancel``: cancel the whole order.
+
+        Allowed while the order's ``can_cancel`` is true (OR11); otherwise
+        Mirakl answers 400 (:class:`.MiraklValidationError`; the sandbox's
+        code is ``ORDER_CANCEL_NOT_ALLOWED``). Never retried on a lost
+        answer or a 5xx: a repeat after a success meets that refusal, which
+        would hide the success; read the order back instead.
+        """
+        self.request(
+            "PUT",
+            "/api/orders/%s/cancel" % _segment(order_id),
+            "OR29",
+            idempotent=False,
+        )
+
+    def cancel_lines(self, cancelations, order_tax_mode=None):
+        """OR30 ``PUT /api/orders/cancel``: cancel quantities of order lines.
+
+        :param cancelations: iterable of dicts ``{"order_line_id",
+            "quantity", "amount", "shipping_amount", "reason_code" (RE01,
+            type CANCELATION), "taxes"?: [{"code", "amount"}],
+            "shipping_taxes"?: [...], "fees"?: [...],
+            "currency_iso_code"?}``, sent as given (Decimal amounts become
+            JSON numbers); ``taxes``/``shipping_taxes`` are required when the
+            line has taxes
+        :param order_tax_mode: ``TAX_INCLUDED`` or ``TAX_EXCLUDED``: the mode
+            of the amounts sent and answered (default: the platform's)
+        :return: the created cancellations (``cancelation_id``,
+            ``order_line_id``, ``quantity``, amounts, taxes...); no call for
+            no cancellation
+        :raises MiraklValidationError: Mirakl refused the call (400, nothing
+            cancelled), with its code
+        :raises MiraklProtocolError: a 2xx answer without a ``cancelations``
+            list, or one that does not account for every line sent
+
+        Never retried on a lost answer or a 5xx: a repeat would cancel a
+        second time; read the order's ``cancelations`` back (OR11) first.
+        """
+        elements = [dict(element) for element in cancelations]
+        for element in elements:
+            if not element.get("order_line_id"):
+                raise TypeError("every cancellation needs an order_line_id")
+        if not elements:
+            return []
+        body = {"cancelations": elements}
+        if order_tax_mode is not None:
+            body["order_tax_mode"] = order_tax_mode
+        answer = self.request(
+            "PUT", "/api/orders/cancel", "OR30", json=body, idempotent=False
+        )
+        return self._or30_created(answer, elements)
+
+    def _or30_created(self, answer, elements):
+        """The created cancellations of an OR30 answer to ``elements``."""
+        path = "/api/orders/cancel"
+        created = self._page_items(answer, "cancelations", "OR30", path, "PUT")
+        if not all(
+            isinstance(item, dict)
+            and item.get("cancelation_id") is not None
+            and item.get("order_line_id") is not None
+            for item in created
+        ):
+            raise self._shape_error(
+                "OR30", path, "malformed cancelations element", answer, "PUT"
+            )
+        answered = {str(item["order_line_id"]) for item in created}
+        missing = sorted({str(e["order_line_id"]) for e in elements} - answered)
+        if missing:
+            raise self._shape_error(
+                "OR30",
+                path,
+                "no cancellation for order line(s) %s" % ", ".join(missing),
+                answer,
+                "PUT",
+            )
+        return created
+
+    def list_reasons(self, reason_type=None, locale=None):
+        """RE01 ``GET /api/reasons``: ``[{code, label, type, is_shop_right}]``.
+
+        :param reason_type: keep only that ``type`` (``CANCELATION``,
+            ``REFUND``, ``INCIDENT_OPEN``...); filtered here, RE01 has no
+            type filter
+        :param locale: language of the labels (e.g. ``en_GB``)
+        """
+        path = "/api/reasons"
+        answer = self.request("GET", path, "RE01", params={"locale": locale})
+        reasons = self._page_items(answer, "reasons", "RE01", path)
+        return [
+            reason
+            for reason in reasons
+            if isinstance(reason, dict)
+            and (reason_type is None or reason.get("type") == reason_type)
+        ]
+
     # === ONE ATTEMPT === #
 
     def _send(self, call):
@@ -841,8 +1158,15 @@ def _segment(value):
 
 
 def _encode_json(payload):
-    """Serialise a request body (datetimes as ISO-8601 UTC)."""
-    return json.dumps(payload, default=_format_param).encode("utf-8")
+    """Serialise a request body (datetimes as ISO-8601 UTC, Decimals as numbers)."""
+    return json.dumps(payload, default=_json_value).encode("utf-8")
+
+
+def _json_value(value):
+    """JSON form of what ``json`` cannot serialise (Decimal: a JSON number)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return _format_param(value)
 
 
 def _decode(content):

@@ -49,6 +49,11 @@ OR11_MAX_ORDER_IDS = 100
 # 2000 characters (seller OpenAPI).
 OR04_MAX_ORDERS = 100
 OR04_MAX_REFERENCE = 2000
+# ST01, ST23, ST24: at most 1000 shipments per call (seller OpenAPI).
+ST_MAX_SHIPMENTS = 1000
+# ST11 ``order_id`` (repeated): no limit published; batches of 100 like OR11
+# (the sandbox refuses more than 100 values of a list parameter).
+ST11_MAX_ORDER_IDS = 100
 
 # Request/response excerpts kept in exceptions and DEBUG logs (characters).
 EXCERPT_LIMIT = 2000

@@ -30,14 +30,27 @@ commission rate:
   convention, Mirakl's behaviour after a partial refusal or a cancellation is
   UNCONFIRMED), ``total_price = price + shipping_price``.
 
-Cancelling ``q`` of a line's ``quantity`` (control API) creates a
+Cancelling ``q`` of a line's ``quantity`` (control API, OR29) creates a
 cancellation whose amounts are the line's shares: ``amount = round(price x q
 / quantity)``, likewise each tax, the commission fee and its tax; the
 shipping charge and its taxes likewise, so all of them when the whole line
-is cancelled at once. The cancellation that brings the cancelled quantity up
-to the line's quantity takes exactly what is left (line amount minus the
-earlier cancellations), so the cancellations of a fully cancelled line add
-up to the line to the penny.
+is cancelled at once (a share never exceeds what earlier cancellations left).
+The cancellation that brings the cancelled quantity up to the line's
+quantity takes exactly what is left (line amount minus the earlier
+cancellations), so the cancellations of a fully cancelled line add up to the
+line to the penny.
+
+OR30 cancellations carry the amounts the seller states, in the request's tax
+mode (``seller_cancelation``): ``amount``, ``shipping_amount`` and a tax
+amount per code (codes the seller leaves out cancel 0.00). They are stored
+in the line's own mode (``included = excluded + the taxes given``, or the
+reverse) and must not exceed what the line has left in either mode
+(``remaining``). The commission follows the share of the line's total price
+cancelled: ``commission_amount = round(commission_fee x (amount +
+shipping_amount) / total_price)`` (own-mode amounts), its tax likewise from
+the line's commission tax, each capped at what is left; a cancellation that
+leaves no price and no shipping charge on the line takes the whole remaining
+commission.
 
 OR11 may ask for the other tax mode (``order_tax_mode``): amounts are then
 converted line by line, ``excluded = included - taxes`` (or ``included =
@@ -230,7 +243,7 @@ def compute_cancelation(line, quantity, previous=()):
     def share(total, already):
         if completes:
             return total - already
-        return money(total * quantity / line.quantity)
+        return max(ZERO, min(total - already, money(total * quantity / line.quantity)))
 
     def tax_shares(line_taxes, attribute):
         return tuple(
@@ -258,6 +271,141 @@ def compute_cancelation(line, quantity, previous=()):
         ),
         taxes=tax_shares(line.taxes, "taxes"),
         shipping_taxes=tax_shares(line.shipping_taxes, "shipping_taxes"),
+        commission_amount=fee,
+        commission_tax=fee_tax,
+        commission_total_amount=fee + fee_tax,
+    )
+
+
+def _tax_left(line_taxes, previous, attribute):
+    """``{code: amount}`` of each tax of the line not cancelled yet."""
+    return {
+        tax.code: tax.amount
+        - sum((getattr(c, attribute)[i].amount for c in previous), ZERO)
+        for i, tax in enumerate(line_taxes)
+    }
+
+
+def remaining(line, previous, tax_mode):
+    """What ``line`` has left after the cancellations ``previous``.
+
+    :return: dict ``amount`` and ``shipping_amount`` as shown in ``tax_mode``,
+        ``taxes`` and ``shipping_taxes`` as ``{code: amount}``
+    """
+    priced = line.priced(tax_mode)
+    done = [c.priced(tax_mode) for c in previous]
+    return {
+        "amount": priced["price"] - sum((d["amount"] for d in done), ZERO),
+        "shipping_amount": priced["shipping_price"]
+        - sum((d["shipping_amount"] for d in done), ZERO),
+        "taxes": _tax_left(line.taxes, previous, "taxes"),
+        "shipping_taxes": _tax_left(line.shipping_taxes, previous, "shipping_taxes"),
+    }
+
+
+def _check_left(figures, left, tax_mode):
+    """CancelationError unless each of ``figures`` is between 0 and ``left``."""
+    for key, value in figures.items():
+        if not ZERO <= value <= left[key]:
+            raise CancelationError(
+                key, "%s: %s asked, %s left (%s)" % (key, value, left[key], tax_mode)
+            )
+
+
+class CancelationError(ValueError):
+    """An OR30 figure out of range; ``field`` names it (``quantity``,
+    ``amount``, ``shipping_amount``, ``taxes`` or ``shipping_taxes``)."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+def seller_cancelation(
+    line,
+    quantity,
+    amount,
+    shipping_amount,
+    taxes,
+    shipping_taxes,
+    tax_mode,
+    previous=(),
+):
+    """OR30: cancel ``quantity`` of ``line`` with the amounts the seller states.
+
+    :param amount: Decimal, in ``tax_mode`` (``shipping_amount`` likewise)
+    :param taxes: ``{code: Decimal}`` of the line's tax codes (missing: 0.00);
+        ``shipping_taxes`` likewise for the shipping taxes
+    :param previous: the line's earlier cancellations (CancelAmounts)
+    :raises CancelationError: the quantity, an amount or a tax is out of
+        range (negative, above what is left in either tax mode, unknown code,
+        taxes above the tax-inclusive amount they belong to)
+    """
+    done = sum(c.quantity for c in previous)
+    if not 1 <= quantity <= line.quantity - done:
+        raise CancelationError(
+            "quantity",
+            "cannot cancel %d: %d left of %d"
+            % (quantity, line.quantity - done, line.quantity),
+        )
+    asked = {"amount": money(amount), "shipping_amount": money(shipping_amount)}
+    _check_left(asked, remaining(line, previous, tax_mode), tax_mode)
+    left = remaining(line, previous, line.tax_mode)
+    stated = {}
+    for key, line_taxes, given in (
+        ("taxes", line.taxes, taxes),
+        ("shipping_taxes", line.shipping_taxes, shipping_taxes),
+    ):
+        unknown = sorted(set(given) - {t.code for t in line_taxes})
+        if unknown:
+            raise CancelationError(
+                key, "%s: the line has no tax %s" % (key, ", ".join(unknown))
+            )
+        stated[key] = tuple(
+            TaxAmount(t.code, t.rate, money(given.get(t.code, ZERO)))
+            for t in line_taxes
+        )
+        for tax in stated[key]:
+            if not ZERO <= tax.amount <= left[key][tax.code]:
+                raise CancelationError(
+                    key,
+                    "%s %s: %s asked, %s left"
+                    % (key, tax.code, tax.amount, left[key][tax.code]),
+                )
+    own = {}
+    for key, taxes_key in (("amount", "taxes"), ("shipping_amount", "shipping_taxes")):
+        if tax_mode == TAX_INCLUDED and _sum(stated[taxes_key]) > asked[key]:
+            raise CancelationError(
+                taxes_key, "%s exceed the tax-inclusive %s" % (taxes_key, key)
+            )
+        own[key] = _converted(asked[key], stated[taxes_key], tax_mode, line.tax_mode)
+    _check_left(own, left, line.tax_mode)
+    cancelled = own["amount"] + own["shipping_amount"]
+    completes = (
+        own["amount"] == left["amount"]
+        and own["shipping_amount"] == left["shipping_amount"]
+    )
+
+    def share(total, already):
+        if completes:
+            return total - already
+        if not line.total_price:
+            return ZERO
+        return max(
+            ZERO, min(total - already, money(total * cancelled / line.total_price))
+        )
+
+    fee = share(line.commission_fee, sum((c.commission_amount for c in previous), ZERO))
+    fee_tax = share(
+        line.commission_tax, sum((c.commission_tax for c in previous), ZERO)
+    )
+    return CancelAmounts(
+        tax_mode=line.tax_mode,
+        quantity=quantity,
+        amount=own["amount"],
+        shipping_amount=own["shipping_amount"],
+        taxes=stated["taxes"],
+        shipping_taxes=stated["shipping_taxes"],
         commission_amount=fee,
         commission_tax=fee_tax,
         commission_total_amount=fee + fee_tax,

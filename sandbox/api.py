@@ -11,9 +11,16 @@ OR11        GET     /api/orders                           200 offset paging
 OR21        PUT     /api/orders/{order_id}/accept         204
 OR23        PUT     /api/orders/{order_id}/tracking       204
 OR24        PUT     /api/orders/{order_id}/ship           204
+OR29        PUT     /api/orders/{order_id}/cancel         204
+OR30        PUT     /api/orders/cancel                    200 ``cancelations``
+RE01        GET     /api/reasons                          200 ``reasons``
 SH21        GET     /api/shipping/carriers                200 ``carriers``
 SH12        GET     /api/shipping/types                   200 ``shipping_types``
+ST01        POST    /api/shipments                        201 success/errors
+ST11        GET     /api/shipments                        200 seek paging
 ST12        GET     /api/shipments/items_to_ship          200 seek paging
+ST23        POST    /api/shipments/tracking               200 success/errors
+ST24        PUT     /api/shipments/ship                   200 success/errors
 ==========  ======  ====================================  ===================
 
 Errors (the server module describes the body): malformed query parameters
@@ -33,7 +40,13 @@ Sandbox codes where Mirakl's are UNCONFIRMED: OR23 ``CARRIER_NOT_FOUND``
 tracking URL needs the number), ``ALTERNATIVE_CARRIER_DISABLED``
 (``carrier_name`` while PC01 ``disable_seller_alternative_carrier`` is on);
 OR24 ``TRACKING_MANDATORY`` (the order's shipping type has
-``mandatory_tracking`` and no tracking number was stored by OR23).
+``mandatory_tracking`` and no tracking number was stored by OR23) and
+``ORDER_HAS_SHIPMENTS`` (ST01 made shipments for the order: ship them with
+ST24); OR29 ``ORDER_CANCEL_NOT_ALLOWED`` (``can_cancel`` is false: the order
+is not ``SHIPPING`` or has shipments); OR30's codes are listed in ``state``.
+The ST operations report per-shipment refusals inside their 2xx answer
+(``shipment_errors``, messages only; ``state`` lists them) and answer 400
+``VALIDATION_ERROR`` only for a malformed body.
 
 PC01 sandbox convention: partial acceptance is published as
 ``features.order_workflows.partial_acceptance`` (boolean; the API document
@@ -50,8 +63,25 @@ moved back by ``update_date_delta_seconds``. Unknown parameters are ignored.
 ST12 details: seek paging with ``limit`` 1..``max_page_size`` (default 10)
 and opaque ``page_token`` strings; a token carries the filters of the first
 call, so later filters are ignored (as the API document says); sort
-``shippingDate,ASC`` (default) or ``shippingDate,DESC``. Raw orders (see
+``shippingDate,ASC`` (default) or ``shippingDate,DESC``. It lists the
+``SHIPPING`` lines with a quantity neither cancelled nor put in a shipment
+(ST01), that quantity, and only orders with such a line. Raw orders (see
 ``state``) are never listed.
+
+ST11 details: the same seek paging; sort ``dateCreated,ASC`` (default) or
+``dateCreated,DESC`` (ties in creation order); filters ``order_id``,
+``shipment_state_code`` and ``shipment_customer_debit_state_code``
+(repeated parameters; unknown states answer 400), ``last_updated_from`` /
+``last_updated_to`` (inclusive). Every sandbox shipment has
+``status_customer_debit`` ``NO_DEBIT`` (the customer was debited with the
+order), ``payment_details`` null, no additional information, and a
+``tracking`` (null when none was given) with ``validity_status`` null and no
+``milestones``; a registered carrier's ``carrier_name`` is its SH21 label.
+
+RE01 details: the reasons of ``seed.REASONS`` (``{code, label, type,
+is_shop_right}``, sorted by type) and the deprecated ``total_count``;
+``locale`` is accepted and changes nothing (English labels); there is no type
+filter (RE02 is deprecated).
 """
 
 import base64
@@ -65,9 +95,12 @@ from urllib.parse import unquote
 from . import seed
 from .amounts import TAX_MODES
 from .state import (
+    NO_DEBIT,
     ORDER_STATES,
     PAYMENT_WORKFLOW,
     PAYMENT_WORKFLOWS,
+    SHIPMENT_DEBIT_STATES,
+    SHIPMENT_STATES,
     SHIPPING,
     RawOrder,
     SandboxError,
@@ -75,7 +108,14 @@ from .state import (
     parse_datetime,
     validation_error,
 )
-from .views import iso, render_item_to_ship, render_order
+from .views import (
+    iso,
+    lines_to_ship,
+    render_item_to_ship,
+    render_order,
+    render_seller_cancelation,
+    render_shipment,
+)
 
 API_VERSION = "3.214.0-sandbox"
 MAX_LIST_VALUES = 100
@@ -373,7 +413,34 @@ def ship_order(state, request):
     return 204, None
 
 
-# === shipments: ST12 === #
+def cancel_order(state, request):
+    state.cancel_order_by_shop(request.params["order_id"])
+    return 204, None
+
+
+def cancel_lines(state, request):
+    tax_mode, created = state.cancel_lines(request.json())
+    return 200, {
+        "cancelations": [
+            render_seller_cancelation(line, cancelation, tax_mode)
+            for line, cancelation in created
+        ],
+        "order_tax_mode": tax_mode,
+    }
+
+
+# === reasons: RE01 === #
+
+
+def reasons(state, request):
+    request.query.text("locale")  # accepted; labels are English whatever it says
+    return 200, {
+        "reasons": [dict(reason) for reason in seed.REASONS],
+        "total_count": len(seed.REASONS),
+    }
+
+
+# === shipments: ST01, ST11, ST12, ST23, ST24 === #
 
 
 def _encode_token(payload):
@@ -429,19 +496,92 @@ def items_to_ship(state, request):
         and (order_ids is None or o.order_id in order_ids)
         and (centers is None or seed.FULFILLMENT_CENTER in centers)
         and _window(date_from, date_to, o.customer_debited)
+        and lines_to_ship(o)
     ]
     orders.sort(
         key=lambda o: (o.customer_debited, o.order_id), reverse=seek.get("desc")
     )
+    return 200, _seek_page(orders, seek, limit, render_item_to_ship)
+
+
+def _seek_page(items, seek, limit, render):
+    """One seek page of ``items`` (already filtered and sorted)."""
     offset = seek["offset"]
-    body = {"data": [render_item_to_ship(o) for o in orders[offset : offset + limit]]}
-    if offset + limit < len(orders):
+    body = {"data": [render(item) for item in items[offset : offset + limit]]}
+    if offset + limit < len(items):
         body["next_page_token"] = _encode_token(dict(seek, offset=offset + limit))
     if offset > 0:
         body["previous_page_token"] = _encode_token(
             dict(seek, offset=max(0, offset - limit))
         )
-    return 200, body
+    return body
+
+
+def list_shipments(state, request):
+    query = request.query
+    limit = query.integer("limit", 10, minimum=1, maximum=state.config["max_page_size"])
+    token = query.text("page_token")
+    if token is not None:
+        seek = _decode_token(token)
+    else:
+        sort = query.text("sort") or "dateCreated,ASC"
+        field, _sep, direction = sort.partition(",")
+        direction = (direction or "ASC").upper()
+        if field != "dateCreated" or direction not in ("ASC", "DESC"):
+            raise bad_request("sort must be dateCreated,ASC or dateCreated,DESC")
+        states = query.repeated("shipment_state_code")
+        debit_states = query.repeated("shipment_customer_debit_state_code")
+        for name, values, choices in (
+            ("shipment_state_code", states, SHIPMENT_STATES),
+            ("shipment_customer_debit_state_code", debit_states, SHIPMENT_DEBIT_STATES),
+        ):
+            wrong = [v for v in values or () if v not in choices]
+            if wrong:
+                raise bad_request("Unknown %s: %s" % (name, ", ".join(wrong)))
+        seek = {
+            "offset": 0,
+            "order_ids": query.repeated("order_id"),
+            "states": states,
+            "debit_states": debit_states,
+            "from": iso(query.date("last_updated_from")),
+            "to": iso(query.date("last_updated_to")),
+            "desc": direction == "DESC",
+        }
+    try:
+        date_from = parse_datetime(seek["from"]) if seek.get("from") else None
+        date_to = parse_datetime(seek["to"]) if seek.get("to") else None
+    except ValueError as exc:
+        raise bad_request("Invalid page_token") from exc
+    order_ids, states = seek.get("order_ids"), seek.get("states")
+    debit_states = seek.get("debit_states")
+    shipments = [
+        s
+        for s in state.shipments.values()
+        if (order_ids is None or s.order_id in order_ids)
+        and (states is None or s.status in states)
+        and (debit_states is None or NO_DEBIT in debit_states)
+        and _window(date_from, date_to, s.last_updated)
+    ]
+    shipments.sort(key=lambda s: (s.created, s.seq), reverse=bool(seek.get("desc")))
+    return 200, _seek_page(shipments, seek, limit, render_shipment)
+
+
+def create_shipments(state, request):
+    created, errors = state.create_shipments(request.json())
+    return 201, {
+        "shipment_errors": errors,
+        "shipment_success": [render_shipment(s) for s in created],
+    }
+
+
+def ship_shipments(state, request):
+    success, errors = state.ship_shipments(request.json())
+    return 200, {"shipment_errors": errors, "shipment_success": success}
+
+
+def update_shipment_tracking(state, request):
+    success, errors = state.update_shipment_tracking(request.json())
+    return 200, {"shipment_errors": errors, "shipment_success": success}
 
 
 # === routing === #
@@ -469,9 +609,16 @@ ROUTES = (
     _route("OR21", "PUT", "/api/orders/{order_id}/accept", accept_order),
     _route("OR23", "PUT", "/api/orders/{order_id}/tracking", update_tracking),
     _route("OR24", "PUT", "/api/orders/{order_id}/ship", ship_order),
+    _route("OR29", "PUT", "/api/orders/{order_id}/cancel", cancel_order),
+    _route("OR30", "PUT", "/api/orders/cancel", cancel_lines),
+    _route("RE01", "GET", "/api/reasons", reasons),
     _route("SH21", "GET", "/api/shipping/carriers", carriers),
     _route("SH12", "GET", "/api/shipping/types", shipping_types),
+    _route("ST01", "POST", "/api/shipments", create_shipments),
+    _route("ST11", "GET", "/api/shipments", list_shipments),
     _route("ST12", "GET", "/api/shipments/items_to_ship", items_to_ship),
+    _route("ST23", "POST", "/api/shipments/tracking", update_shipment_tracking),
+    _route("ST24", "PUT", "/api/shipments/ship", ship_shipments),
 )
 OPERATIONS = frozenset(route.operation for route in ROUTES)
 

@@ -27,16 +27,18 @@ POST     /_sandbox/orders/<id>/cancel    body ``{"lines": [{"order_line_id",
                                          customer side) those quantities, or
                                          without ``lines`` what remains of
                                          every line neither refused nor
-                                         cancelled; ``reason_code`` defaults
-                                         to ``CUSTOMER_CANCELED`` -> the
-                                         order as OR11 shows it
+                                         cancelled (and not in a shipment);
+                                         ``reason_code`` defaults to
+                                         ``CUSTOMER_CANCELED`` -> the order
+                                         as OR11 shows it
 POST     /_sandbox/orders/raw            body ``{"order": {...}}``: store an
                                          OR11 order JSON verbatim (replacing
-                                         any order of the same id) -> the
+                                         any order of the same id, and
+                                         dropping its shipments) -> the
                                          order as stored
 GET      /_sandbox/catalogue             -> products, shipping types and
                                          zone, carriers, customers,
-                                         categories
+                                         categories, reasons (RE01)
 GET      /_sandbox/clock                 -> ``{"now": iso, "offset_seconds":
                                          x}``
 POST     /_sandbox/clock                 ``{"advance_seconds": n}`` or
@@ -65,10 +67,12 @@ a list of ``{"code": str, "rate": percentage}`` replacing the category's VAT
 charge taxes it with the same set (formulas in ``amounts``). Unknown keys and
 unknown SKUs answer 400.
 
-Cancellations (``cancel``): a quantity beyond what remains of a line, a
-refused line, or an order that is not ``WAITING_ACCEPTANCE``,
-``WAITING_DEBIT``, ``WAITING_DEBIT_PAYMENT`` or ``SHIPPING`` answer 400;
-``state`` and ``views`` describe the effects.
+Cancellations (``cancel``): a quantity beyond what remains of a line (less
+what ST01 put in shipments: shipped goods cannot be cancelled), a refused
+line, an order with nothing left to cancel, or an order that is not
+``WAITING_ACCEPTANCE``, ``WAITING_DEBIT``, ``WAITING_DEBIT_PAYMENT`` or
+``SHIPPING`` answer 400; ``state`` and ``views`` describe the effects. The
+reason code is free text (the operator's side is not checked against RE01).
 
 Raw orders (``orders/raw``): the JSON must have at least ``order_id``,
 ``order_state``, ``created_date``, ``last_updated_date`` (ISO-8601) and
@@ -340,6 +344,7 @@ def catalogue(state, request):
         "shipping_zone": dict(seed.SHIPPING_ZONE),
         "carriers": [dict(c) for c in seed.CARRIERS],
         "customers": list(seed.CUSTOMERS.values()),
+        "reasons": [dict(r) for r in seed.REASONS],
     }
 
 

@@ -12,6 +12,14 @@ seats are reduced-rated (5 %, ``GB_VAT_RED``). Prices are GBP, VAT included.
 Commission rates are per category (sandbox figures), with 20 % VAT on the
 commission.
 
+Reasons (RE01): a fixed list of ``{code, label, type, is_shop_right}``,
+sorted by type. The ``CANCELATION`` reasons the shop may use (OR30) have
+``is_shop_right`` true; ``CUSTOMER_CANCELED`` (the control API's default
+cancellation reason) and ``OPERATOR_CANCELED`` are the operator's own;
+``SHOP_CANCELED`` is the reason OR29 records (sandbox convention: OR29 takes
+no reason, which one Mirakl records is UNCONFIRMED). Labels are English
+whatever the ``locale``.
+
 The car seats were appended after the other templates (existing SKUs and
 offer ids did not move) and the order generator leaves them out, so that a
 seed still produces the same orders as before; order specs name them
@@ -251,6 +259,28 @@ CARRIERS = sorted(
     key=lambda carrier: carrier["label"],
 )  # fmt: skip
 CARRIERS_BY_CODE = {c["code"]: c for c in CARRIERS}
+
+# RE01 reasons: (code, label, type, is_shop_right), sorted by type.
+REASONS = tuple(
+    {"code": code, "label": label, "type": kind, "is_shop_right": shop_right}
+    for code, label, kind, shop_right in (
+        ("OUT_OF_STOCK", "Out of stock", "CANCELATION", True),
+        ("DAMAGED_ITEM", "Item damaged before shipment", "CANCELATION", True),
+        ("PRICING_ERROR", "Pricing error", "CANCELATION", True),
+        ("SHOP_CANCELED", "Cancelled by the seller", "CANCELATION", True),
+        ("CUSTOMER_CANCELED", "Cancelled by the customer", "CANCELATION", False),
+        ("OPERATOR_CANCELED", "Cancelled by the operator", "CANCELATION", False),
+        ("INCIDENT_REPLACED", "Replacement item sent", "INCIDENT_CLOSE", True),
+        ("INCIDENT_REFUNDED", "Customer refunded", "INCIDENT_CLOSE", True),
+        ("ITEM_NOT_RECEIVED", "Item not received", "INCIDENT_OPEN", False),
+        ("ITEM_DAMAGED", "Item received damaged", "INCIDENT_OPEN", False),
+        ("RETURNED", "Item returned", "REFUND", True),
+        ("GOODWILL", "Goodwill gesture", "REFUND", True),
+        ("LATE_DELIVERY", "Late delivery", "REFUND", False),
+    )
+)
+REASONS_BY_CODE = {reason["code"]: reason for reason in REASONS}
+SHOP_CANCEL_REASON = "SHOP_CANCELED"
 
 _FIRST_NAMES = (
     "Amelia", "Oliver", "Isla", "George", "Ava", "Harry", "Mia", "Noah",

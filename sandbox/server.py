@@ -4,7 +4,8 @@
 daemon threads) on a loopback address only, serving:
 
 * ``/api/...``: the Mirakl seller operations of ``api`` (A01, PC01, V01, OR04,
-  OR11, OR21, OR23, OR24, SH21, SH12, ST12);
+  OR11, OR21, OR23, OR24, OR29, OR30, RE01, SH21, SH12, ST01, ST11, ST12,
+  ST23, ST24);
 * ``/_sandbox/...``: the control API of ``control`` (no authentication).
 
 Every /api/ call goes through, in this order:
@@ -27,7 +28,8 @@ Error body (Mirakl's real shape is UNCONFIRMED; the sandbox uses this one
 consistently, control API included): ``{"status": <int>, "message":
 "<text>"}`` plus ``"code": "<MACHINE_CODE>"`` when there is a machine code.
 Successful writes answer 204 with no body, except OR04 (200 with its
-``updated_orders``).
+``updated_orders``), OR30 (200 with its ``cancelations``), ST01 (201) and
+ST23/ST24 (200 with ``shipment_success`` and ``shipment_errors``).
 
 Each request is logged on the ``mirakl_sandbox`` logger at DEBUG level in one
 line (the command line shows them on stderr; under tests they stay silent).

@@ -28,34 +28,109 @@ order moves its live lines only:
   ``REFUSED`` with reason ``AUTO_REFUSED`` (``acceptance_decision_date`` stays
   null);
 * OR23 stores the tracking (``SHIPPING`` or ``SHIPPED`` orders), OR24 moves a
-  ``SHIPPING`` order and its live lines to ``SHIPPED``;
+  ``SHIPPING`` order and its live lines to ``SHIPPED`` (refused with
+  ``ORDER_HAS_SHIPMENTS`` once ST01 made shipments for it: sandbox
+  convention, UNCONFIRMED);
 * OR04 stores ``order_reference_for_seller`` (any state; ``null`` removes
   it);
+* shipments (ST01, only with ``multi_shipment`` on): each puts quantities of
+  ``SHIPPING`` lines of a ``SHIPPING`` order in a ``Shipment`` (never more
+  than a line has left after cancellations and earlier shipments), in status
+  ``SHIPPING``, or ``SHIPPED`` at once with ``shipped: true``; ST24 ships
+  ``SHIPPING`` shipments, ST23 replaces a shipment's tracking (carrier rules
+  of OR23; only the shipment's ``last_updated_date`` moves). A line whose
+  quantity left after cancellations is all in ``SHIPPED`` shipments becomes
+  ``SHIPPED`` (``shipped_date``), and the order becomes ``SHIPPED`` when all
+  its live lines are; the order stays ``SHIPPING`` meanwhile (partly shipped
+  lines too: OR11 has no shipped-quantity field, ST11 and ST12 show the
+  quantities). ST01 and ST24 touch the order and the lines they ship. The
+  order-level tracking fields stay OR23's: shipments carry their own
+  (UNCONFIRMED whether Mirakl copies them onto the order). A shipping type
+  with ``mandatory_tracking`` needs a tracking number before a shipment is
+  shipped (ST01 ``shipped: true`` or ST24);
 * cancellations come from the operator or the customer, through the control
   API (``cancel``): allowed while the order is ``WAITING_ACCEPTANCE``,
-  ``WAITING_DEBIT``, ``WAITING_DEBIT_PAYMENT`` or ``SHIPPING``. Each cancels a
-  quantity of a live line and is listed in the line's ``cancelations``; a
-  line whose cancelled quantity reaches its quantity becomes ``CANCELED``
-  (with the reason code), and an order left without live lines becomes
-  ``CANCELED`` with the reason code.
+  ``WAITING_DEBIT``, ``WAITING_DEBIT_PAYMENT`` or ``SHIPPING``; or from the
+  shop: OR29 cancels the whole order while ``can_cancel`` is true (the order
+  is ``SHIPPING`` and has no shipment; else 400 ``ORDER_CANCEL_NOT_ALLOWED``,
+  sandbox code; whether Mirakl lets a shop cancel in ``WAITING_DEBIT*`` is
+  UNCONFIRMED, the sandbox does not) with reason ``SHOP_CANCELED``, and OR30
+  cancels quantities of ``SHIPPING`` lines with the amounts the seller
+  states (see ``cancel_lines``). Quantities in shipments cannot be
+  cancelled. Each cancellation cancels a quantity of a live line and is
+  listed in the line's ``cancelations``; a line whose cancelled quantity
+  reaches its quantity becomes ``CANCELED`` (with the reason code), and an
+  order left without live lines becomes ``CANCELED`` with the reason code
+  (one left with only shipped lines becomes ``SHIPPED``).
 
 ``last_updated_date`` of the order (and of the lines a change touches) moves
 with every change; OR04 only touches the order when the reference changes
 (whether Mirakl touches it on an identical value is UNCONFIRMED).
 
+OR30 (``cancel_lines``) is all or nothing: the first refused element answers
+400 and nothing is cancelled. Checks and codes (sandbox codes where Mirakl's
+are UNCONFIRMED): malformed body, unknown ``order_tax_mode``, a currency
+other than GBP -> ``VALIDATION_ERROR``; unknown line ->
+``ORDER_LINE_NOT_FOUND``; a line twice in one call ->
+``ORDER_LINE_DUPLICATE_ID``; a line of a raw order ->
+``UNSUPPORTED_BY_SANDBOX``; a line that is not ``SHIPPING`` ->
+``ORDER_LINE_INVALID_STATE``; ``quantity`` not between 1 and what the line
+has left to ship -> ``CANCELATION_QUANTITY_INVALID`` (Mirakl's own example
+sends 0: whether a 0 quantity means an amount-only cancellation is
+UNCONFIRMED); ``reason_code`` unknown to RE01 or not of type ``CANCELATION``
+-> ``REASON_CODE_INVALID``, one with ``is_shop_right`` false ->
+``REASON_CODE_NOT_ALLOWED``; a negative ``amount`` or ``shipping_amount``,
+or one above what the line has left, or a non-zero fee (lines have none) ->
+``CANCELATION_AMOUNT_INVALID``; ``taxes`` missing (or empty) while the line
+has taxes and ``amount`` is not 0, likewise ``shipping_taxes`` ->
+``CANCELATION_TAXES_REQUIRED`` (a zero-rated line has a 0.00 tax, so it needs
+one too; whether Mirakl prorates instead for ``PROPORTIONAL_TO_AMOUNT``
+lines is UNCONFIRMED); a tax code the line does not have, a negative tax, one
+above what is left for its code, or taxes above their tax-inclusive amount
+-> ``CANCELATION_TAX_INVALID``. Amounts are in the body's ``order_tax_mode``
+(default: the platform's); ``amounts.seller_cancelation`` does the money.
+
+ST01 answers 201 with ``shipment_success`` (the shipments, as ST11 shows
+them) and ``shipment_errors`` (``{order_id, message}``; Mirakl gives no
+machine code there). A malformed body (no ``shipments``, more than 1000, an
+element without ``order_id`` or ``shipment_lines``, a non-integer quantity,
+a non-boolean ``shipped``, an ``invoice_reference`` outside
+``[0-9a-zA-Z_-]{0,255}``, any ``shipment_additional_information``) answers
+400 ``VALIDATION_ERROR``. Each shipment is checked against what the previous
+ones of the call left, and refused (message in ``shipment_errors``, nothing
+created for it) when: ``multi_shipment`` is off (every shipment: sandbox
+convention, UNCONFIRMED), the order is unknown or not ``SHIPPING`` ("The
+order status must be 'SHIPPING' but it is 'SHIPPED'.", Mirakl's wording), a
+line has no ``order_line_id`` (``offer_sku`` is not supported), is not in
+the order, is given twice or is not ``SHIPPING``, a quantity is below 1 or
+above what the line has left to ship ("Shipment quantity is invalid: ..."),
+the tracking breaks a carrier rule of OR23 (unknown ``carrier_code``, a
+carrier whose URL needs the number without one, ``carrier_name`` while
+``disable_seller_alternative_carrier``, neither), or ``shipped: true`` on a
+``mandatory_tracking`` shipping type without a tracking number. ST24 and
+ST23 answer 200 ``{shipment_success: [{id}], shipment_errors: [{id,
+message}]}``: an unknown id ("No shipment with id '...'."), a shipment that
+is not ``SHIPPING`` (ST24) or neither ``SHIPPING`` nor ``SHIPPED`` (ST23),
+a missing tracking number on a ``mandatory_tracking`` order (ST24) or a
+carrier rule (ST23) are reported per shipment; a malformed body is a 400
+``VALIDATION_ERROR``. Shipment ids are UUIDs drawn from the sandbox seed.
+
 Raw orders (control API ``orders/raw``) are order JSON stored verbatim
 (``RawOrder``): OR11 filters, sorts and pages them like the others (from the
 dates and fields of their JSON) and serves the JSON as stored; OR21, OR04,
-OR23, OR24 and the time-based steps above apply to them and rewrite the
-fields they change in the JSON (``order_state`` and its reason, ``can_cancel``
-and ``can_shop_ship`` (true in ``SHIPPING``), ``last_updated_date``,
+OR23, OR24, OR29, ST01/ST23/ST24 (line quantities from the JSON's
+``quantity`` less its ``cancelations``) and the time-based steps above apply
+to them and rewrite the fields they change in the JSON (``order_state`` and
+its reason, ``can_shop_ship`` (true in ``SHIPPING``), ``can_cancel`` (OR29's
+rule), ``last_updated_date``,
 ``acceptance_decision_date``, ``customer_debited_date``, the references and
 the shipping/tracking fields; on lines ``order_line_state`` and its reason,
 ``last_updated_date``, ``debited_date``, ``shipped_date``, ``can_refund``).
 A raw order in ``WAITING_DEBIT*`` without ``acceptance_decision_date`` counts
 its debit delay from ``created_date``. Raw orders are not converted to the
 other tax mode, hide no address before acceptance, are not listed by ST12 and
-cannot be cancelled through the control API.
+cannot be cancelled through the control API nor OR30 (their amounts are not
+modelled); OR29 moves them to ``CANCELED`` without cancellation elements.
 
 Configuration (``DEFAULT_CONFIG``; ``/_sandbox/config``):
 
@@ -66,25 +141,38 @@ Configuration (``DEFAULT_CONFIG``; ``/_sandbox/config``):
   back;
 * ``order_tax_mode`` (``TAX_INCLUDED``): the platform's mode, OR11's default
   and the mode new orders' prices are expressed in;
-* ``multi_shipment`` (false): only published by PC01 (whether Mirakl then
-  refuses OR24 is UNCONFIRMED, the sandbox does not);
+* ``multi_shipment`` (false): published by PC01
+  (``features.shipment.multi_shipment``); ST01 refuses every shipment while
+  it is off (ST11, ST23, ST24 keep working on existing shipments). Whether
+  Mirakl refuses OR24 when it is on is UNCONFIRMED: the sandbox refuses OR24
+  only for orders that have shipments;
 * ``details_before_acceptance`` (true): addresses visible while
   ``WAITING_ACCEPTANCE``;
-* ``disable_seller_alternative_carrier`` (false): OR23 refuses
-  ``carrier_name``;
-* ``max_page_size`` (100): largest OR11 ``max`` and ST12 ``limit``.
+* ``disable_seller_alternative_carrier`` (false): published by PC01
+  (``features.disable_seller_alternative_carrier``); OR23, ST01 and ST23
+  refuse ``carrier_name``;
+* ``max_page_size`` (100): largest OR11 ``max`` and ST11/ST12 ``limit``.
 """
 
 import copy
 import random
 import re
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 
 from . import seed
-from .amounts import TAX_INCLUDED, TAX_MODES, compute_cancelation, compute_line
+from .amounts import (
+    TAX_INCLUDED,
+    TAX_MODES,
+    CancelationError,
+    compute_cancelation,
+    compute_line,
+    seller_cancelation,
+)
 from .faults import FaultRegistry
 
 WAITING_ACCEPTANCE = "WAITING_ACCEPTANCE"
@@ -120,6 +208,28 @@ PAYMENT_WORKFLOW = "PAY_ON_ACCEPTANCE"
 AUTO_REFUSED = "AUTO_REFUSED"
 CUSTOMER_CANCELED = "CUSTOMER_CANCELED"
 OR04_MAX_ORDERS = 100
+MAX_SHIPMENTS = 1000  # ST01, ST23, ST24: shipments per call
+SHIPMENT_STATES = (
+    SHIPPING,
+    "READY_FOR_PICK_UP",
+    "SHIPMENT_PREPARED",
+    SHIPPED,
+    "TO_COLLECT",
+    "RECEIVED",
+    CANCELED,
+    "CLOSED",
+)
+SHIPMENT_DEBIT_STATES = (
+    "NO_DEBIT",
+    "NOT_STARTED",
+    "WAITING_TAX_CONFIRMATION",
+    "WAITING_OPERATOR_SYSTEM_CONTACT",
+    "WAITING_DEBIT_CONFIRMATION",
+    "DEBIT_OK",
+    CANCELED,
+)
+NO_DEBIT = "NO_DEBIT"
+INVOICE_REFERENCE_RE = re.compile(r"[0-9a-zA-Z_-]{0,255}")
 SELLER_REFERENCE_MAX_LENGTH = 2000
 UTC = timezone.utc
 
@@ -260,6 +370,16 @@ class OrderLine:
     debited: datetime = None
     shipped: datetime = None
     cancelations: list = field(default_factory=list)
+    in_shipments: int = 0  # quantity put in shipments (ST01)
+    shipped_quantity: int = 0  # of which in SHIPPED shipments
+
+    @property
+    def quantity(self):
+        return self.amounts.quantity
+
+    @property
+    def offer_sku(self):
+        return self.product.sku
 
     @property
     def remaining_quantity(self):
@@ -267,6 +387,11 @@ class OrderLine:
         return self.amounts.quantity - sum(
             c.amounts.quantity for c in self.cancelations
         )
+
+    @property
+    def quantity_to_ship(self):
+        """The quantity neither cancelled nor put in a shipment."""
+        return self.remaining_quantity - self.in_shipments
 
 
 class _Workflow:
@@ -288,6 +413,19 @@ class _Workflow:
     def live_lines(self):
         """The lines neither refused nor cancelled."""
         return [line for line in self.lines if line.state not in DEAD_LINE_STATES]
+
+    @property
+    def has_shipments(self):
+        """Whether ST01 put any quantity of the order in a shipment."""
+        return any(line.in_shipments for line in self.lines)
+
+    @property
+    def can_cancel(self):
+        """OR29 allowed: ``SHIPPING`` and nothing put in a shipment yet."""
+        return self.state == SHIPPING and not self.has_shipments
+
+    def shipments_changed(self):
+        """Hook called after ST01 changed ``has_shipments``."""
 
     def move(self, state, moment, reason_code=None, reason_label=None):
         """Move the order and its live lines to ``state`` at ``moment``."""
@@ -376,8 +514,30 @@ class RawLine:
         )
         if self._dates["last_updated_date"] is None:
             self._dates["last_updated_date"] = default_updated
+        self.in_shipments = self.shipped_quantity = 0
+
+    @property
+    def quantity(self):
+        """The line's ``quantity`` (0 when the JSON has no integer one)."""
+        value = self.payload.get("quantity")
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    @property
+    def remaining_quantity(self):
+        """``quantity`` less the quantities of the JSON's ``cancelations``."""
+        cancelled = 0
+        for cancelation in self.payload.get("cancelations") or ():
+            value = cancelation.get("quantity") if isinstance(cancelation, dict) else 0
+            if isinstance(value, int) and not isinstance(value, bool):
+                cancelled += value
+        return max(0, self.quantity - cancelled)
+
+    @property
+    def quantity_to_ship(self):
+        return self.remaining_quantity - self.in_shipments
 
     line_id = property(lambda self: self.payload["order_line_id"])
+    offer_sku = property(lambda self: self.payload.get("offer_sku"))
     reason_code = _json_field("order_line_state_reason_code")
     reason_label = _json_field("order_line_state_reason_label")
     last_updated = _json_field("last_updated_date", parse=True)
@@ -469,7 +629,11 @@ class RawOrder(_Workflow):
     @state.setter
     def state(self, value):
         self.payload["order_state"] = value
-        self.payload["can_cancel"] = self.payload["can_shop_ship"] = value == SHIPPING
+        self.payload["can_shop_ship"] = value == SHIPPING
+        self.payload["can_cancel"] = self.can_cancel
+
+    def shipments_changed(self):
+        self.payload["can_cancel"] = self.can_cancel
 
     def _references(self):
         return self.payload.get("references") or {}
@@ -492,6 +656,31 @@ class RawOrder(_Workflow):
     def mandatory_tracking(self):
         shipping_type = seed.SHIPPING_TYPES.get(self.shipping_type_code)
         return bool(shipping_type and shipping_type.mandatory_tracking)
+
+
+@dataclass
+class ShipmentLine:
+    order_line_id: str
+    offer_sku: str
+    quantity: int
+    package_reference: str = None
+
+
+@dataclass
+class Shipment:
+    """One ST01 shipment: quantities of lines of one order, and its tracking."""
+
+    shipment_id: str
+    seq: int  # creation rank (ST11 sort tie-break)
+    order_id: str
+    lines: list  # ShipmentLine
+    created: datetime
+    last_updated: datetime
+    status: str = SHIPPING
+    shipped: datetime = None
+    tracking: dict = None  # see SandboxState.resolve_tracking
+    invoice_reference: str = None
+    shipping_from: dict = None
 
 
 class SandboxState:
@@ -525,6 +714,9 @@ class SandboxState:
         self.orders = {}
         self.next_number = seed.FIRST_COMMERCIAL_NUMBER
         self.cancelation_seq = 0
+        self.shipments = {}  # id -> Shipment, in creation order
+        self.shipment_seq = 0
+        self.shipment_rng = random.Random("shipments-%s" % self.seed)
         now = self.now()
         backlog = self.generator.backlog(
             orders, now, self.config["acceptance_window_hours"]
@@ -615,9 +807,15 @@ class SandboxState:
         return order
 
     def add_raw_order(self, payload):
-        """Store an order given as OR11 JSON (replaces an order of the same id)."""
+        """Store an order given as OR11 JSON (replaces an order of the same id,
+        whose shipments are dropped)."""
         order = RawOrder(payload)
         self.orders[order.order_id] = order
+        self.shipments = {
+            key: shipment
+            for key, shipment in self.shipments.items()
+            if shipment.order_id != order.order_id
+        }
         return order
 
     def get_order(self, order_id):
@@ -740,48 +938,83 @@ class SandboxState:
                 "Order %s is %s, not SHIPPING or SHIPPED" % (order_id, order.state),
                 "ORDER_INVALID_STATE",
             )
-        number = values["tracking_number"]
-        if values["carrier_code"]:
-            carrier = seed.CARRIERS_BY_CODE.get(values["carrier_code"])
+        tracking = self.resolve_tracking(
+            values["carrier_code"],
+            values["carrier_name"],
+            values["carrier_url"],
+            values["carrier_standard_code"],
+            values["tracking_number"],
+        )
+        order.carrier_code = tracking["carrier_code"]
+        order.carrier_standard_code = tracking["carrier_standard_code"]
+        order.company = tracking["carrier_name"]
+        order.tracking_url = tracking["tracking_url"]
+        order.tracking = tracking["tracking_number"]
+        order.touch(self.now())
+
+    def resolve_tracking(self, carrier_code, carrier_name, url, standard_code, number):
+        """Check a carrier and tracking (OR23, ST01, ST23 rules); the stored dict.
+
+        ``{carrier_code, carrier_name, carrier_standard_code, tracking_number,
+        tracking_url}``: a registered carrier (``carrier_code``, SH21) gives
+        its label, standard code and tracking URL (with the number put in; the
+        URL sent is ignored); otherwise ``carrier_name`` with the standard
+        code and URL sent. ``carrier_code`` wins when both are sent.
+
+        :raises SandboxError: 400 ``CARRIER_NOT_FOUND``,
+            ``TRACKING_NUMBER_REQUIRED`` (the carrier's URL needs the number),
+            ``ALTERNATIVE_CARRIER_DISABLED`` or ``VALIDATION_ERROR`` (no carrier)
+        """
+        if carrier_code:
+            carrier = seed.CARRIERS_BY_CODE.get(carrier_code)
             if carrier is None:
                 raise bad_request(
-                    "Unknown carrier code %s" % values["carrier_code"],
-                    "CARRIER_NOT_FOUND",
+                    "Unknown carrier code %s" % carrier_code, "CARRIER_NOT_FOUND"
                 )
-            url = carrier["tracking_url"]
-            if url and seed.TRACKING_PLACEHOLDER in url:
+            tracking_url = carrier["tracking_url"]
+            if tracking_url and seed.TRACKING_PLACEHOLDER in tracking_url:
                 if not number:
                     raise bad_request(
                         "Carrier %s needs a tracking number" % carrier["code"],
                         "TRACKING_NUMBER_REQUIRED",
                     )
-                url = url.replace(seed.TRACKING_PLACEHOLDER, quote(number, safe=""))
-            order.carrier_code = carrier["code"]
-            order.carrier_standard_code = carrier["standard_code"]
-            order.company = carrier["label"]
-            order.tracking_url = url
-        elif values["carrier_name"]:
+                tracking_url = tracking_url.replace(
+                    seed.TRACKING_PLACEHOLDER, quote(number, safe="")
+                )
+            return {
+                "carrier_code": carrier["code"],
+                "carrier_name": carrier["label"],
+                "carrier_standard_code": carrier["standard_code"],
+                "tracking_number": number,
+                "tracking_url": tracking_url,
+            }
+        if carrier_name:
             if self.config["disable_seller_alternative_carrier"]:
                 raise bad_request(
                     "Carriers outside the platform list are disabled",
                     "ALTERNATIVE_CARRIER_DISABLED",
                 )
-            order.carrier_code = None
-            order.carrier_standard_code = values["carrier_standard_code"]
-            order.company = values["carrier_name"]
-            order.tracking_url = values["carrier_url"]
-        else:
-            raise validation_error("carrier_code or carrier_name is required")
-        order.tracking = number
-        order.touch(self.now())
+            return {
+                "carrier_code": None,
+                "carrier_name": carrier_name,
+                "carrier_standard_code": standard_code,
+                "tracking_number": number,
+                "tracking_url": url,
+            }
+        raise validation_error("carrier_code or carrier_name is required")
 
     def ship(self, order_id):
-        """OR24: confirm the shipment of a SHIPPING order."""
+        """OR24: confirm the shipment of a SHIPPING order (without shipments)."""
         order = self.get_order(order_id)
         if order.state != SHIPPING:
             raise bad_request(
                 "Order %s is %s, not SHIPPING" % (order_id, order.state),
                 "ORDER_INVALID_STATE",
+            )
+        if order.has_shipments:
+            raise bad_request(
+                "Order %s has shipments: ship them with ST24" % order_id,
+                "ORDER_HAS_SHIPMENTS",
             )
         if order.mandatory_tracking and not order.tracking:
             raise bad_request(
@@ -836,12 +1069,13 @@ class SandboxState:
             )
         return {"updated_orders": updated_orders}
 
-    # === cancellations (control API) === #
+    # === cancellations: control API, OR29, OR30 === #
 
     def cancel(self, order_id, requested=None, reason_code=CUSTOMER_CANCELED):
         """Cancel quantities of lines: ``requested`` is ``[(line_id, quantity)]``.
 
-        ``None`` cancels the whole order (what remains of every live line).
+        ``None`` cancels the whole order (what remains of every live line that
+        is not in a shipment). Quantities put in shipments cannot be cancelled.
         """
         order = self.get_order(order_id)
         if isinstance(order, RawOrder):
@@ -851,7 +1085,13 @@ class SandboxState:
                 "Order %s is %s: it cannot be cancelled" % (order_id, order.state)
             )
         if requested is None:
-            wanted = [(line, line.remaining_quantity) for line in order.live_lines()]
+            wanted = [
+                (line, line.quantity_to_ship)
+                for line in order.live_lines()
+                if line.quantity_to_ship > 0
+            ]
+            if not wanted:
+                raise bad_request("Order %s has nothing left to cancel" % order_id)
         else:
             lines = {line.line_id: line for line in order.lines}
             wanted = []
@@ -865,10 +1105,10 @@ class SandboxState:
                     raise bad_request("Order line %s is given twice" % line_id)
                 if line.state == REFUSED:
                     raise bad_request("Order line %s is REFUSED" % line_id)
-                if quantity > line.remaining_quantity:
+                if quantity > line.quantity_to_ship:
                     raise bad_request(
                         "Order line %s: cannot cancel %d, %d left"
-                        % (line_id, quantity, line.remaining_quantity)
+                        % (line_id, quantity, line.quantity_to_ship)
                     )
                 wanted.append((line, quantity))
         moment = order.touch(self.now(), [line for line, _quantity in wanted])
@@ -876,15 +1116,377 @@ class SandboxState:
             amounts = compute_cancelation(
                 line.amounts, quantity, [c.amounts for c in line.cancelations]
             )
-            self.cancelation_seq += 1
-            line.cancelations.append(
-                Cancelation(str(self.cancelation_seq), moment, reason_code, amounts)
-            )
-            if not line.remaining_quantity:
-                line.state, line.reason_code = CANCELED, reason_code
+            self._add_cancelation(line, amounts, reason_code, moment)
+        self._after_cancelations(order, reason_code, moment)
+
+    def _add_cancelation(self, line, amounts, reason_code, moment):
+        """Append a cancellation to ``line``; CANCELED when nothing is left."""
+        self.cancelation_seq += 1
+        cancelation = Cancelation(
+            str(self.cancelation_seq), moment, reason_code, amounts
+        )
+        line.cancelations.append(cancelation)
+        if not line.remaining_quantity:
+            line.state, line.reason_code = CANCELED, reason_code
+        return cancelation
+
+    def _after_cancelations(self, order, reason_code, moment):
+        """CANCELED without live lines; SHIPPED when the rest is all shipped."""
         if not order.live_lines():
             order.state, order.reason_code = CANCELED, reason_code
             order.reason_label = None
+        else:
+            self._settle(order, moment)
+
+    def cancel_order_by_shop(self, order_id):
+        """OR29: cancel the whole order, allowed while ``can_cancel``.
+
+        Generated orders go through ``cancel`` (reason ``SHOP_CANCELED``);
+        raw orders only move to CANCELED with that reason (no cancellation
+        elements: their amounts are not modelled).
+        """
+        order = self.get_order(order_id)
+        if not order.can_cancel:
+            why = "it has shipments" if order.has_shipments else order.state
+            raise bad_request(
+                "Order %s cannot be cancelled by the shop (%s)" % (order_id, why),
+                "ORDER_CANCEL_NOT_ALLOWED",
+            )
+        if isinstance(order, RawOrder):
+            order.move(CANCELED, self.now(), seed.SHOP_CANCEL_REASON)
+        else:
+            self.cancel(order_id, None, seed.SHOP_CANCEL_REASON)
+
+    def _find_line(self, line_id):
+        """(order, line) of an order line id, or (None, None)."""
+        candidates = [self.orders.get(line_id.rpartition("-")[0])]
+        candidates += self.orders.values()
+        for order in candidates:
+            for line in order.lines if order is not None else ():
+                if line.line_id == line_id:
+                    return order, line
+        return None, None
+
+    def cancel_lines(self, body):
+        """OR30: create the cancellations of ``body``; the 200 answer's parts.
+
+        All or nothing: the first refused element answers 400 and nothing is
+        cancelled. Returns ``(tax_mode, [(line, Cancelation)])``.
+        """
+        if not isinstance(body, dict):
+            raise validation_error("The body must be a JSON object")
+        tax_mode = body.get("order_tax_mode")
+        if tax_mode is None:
+            tax_mode = self.config["order_tax_mode"]
+        elif tax_mode not in TAX_MODES:
+            raise validation_error(
+                "order_tax_mode must be one of %s" % ", ".join(TAX_MODES)
+            )
+        elements = body.get("cancelations")
+        if not isinstance(elements, list) or not elements:
+            raise validation_error("cancelations is required and must not be empty")
+        parsed = [_or30_element(element) for element in elements]
+        planned = []
+        for element in parsed:
+            planned.append(self._plan_cancelation(element, tax_mode, planned))
+        now = self.now()
+        created = []
+        for order, line, amounts, reason_code in planned:
+            moment = order.touch(now, [line])
+            cancelation = self._add_cancelation(line, amounts, reason_code, moment)
+            created.append((line, cancelation))
+        for order, _line, _amounts, reason_code in planned:
+            if order.state == SHIPPING:
+                self._after_cancelations(order, reason_code, order.last_updated)
+        return tax_mode, created
+
+    def _plan_cancelation(self, element, tax_mode, planned):
+        """Check one OR30 element: ``(order, line, CancelAmounts, reason)``."""
+        line_id = element["order_line_id"]
+        order, line = self._find_line(line_id)
+        if line is None:
+            raise bad_request(
+                "Order line %s not found" % line_id, "ORDER_LINE_NOT_FOUND"
+            )
+        if any(other is line for _order, other, _amounts, _reason in planned):
+            raise bad_request(
+                "Order line %s is given twice" % line_id, "ORDER_LINE_DUPLICATE_ID"
+            )
+        if isinstance(order, RawOrder):
+            raise bad_request(
+                "Order line %s belongs to a raw order: the sandbox does not "
+                "model its amounts" % line_id,
+                "UNSUPPORTED_BY_SANDBOX",
+            )
+        if line.state != SHIPPING:
+            raise bad_request(
+                "Order line %s is %s, not SHIPPING" % (line_id, line.state),
+                "ORDER_LINE_INVALID_STATE",
+            )
+        if not 1 <= element["quantity"] <= line.quantity_to_ship:
+            raise bad_request(
+                "Order line %s: cannot cancel %d, %d left to ship"
+                % (line_id, element["quantity"], line.quantity_to_ship),
+                "CANCELATION_QUANTITY_INVALID",
+            )
+        reason = seed.REASONS_BY_CODE.get(element["reason_code"])
+        if reason is None or reason["type"] != "CANCELATION":
+            raise bad_request(
+                "Unknown cancellation reason code %s" % element["reason_code"],
+                "REASON_CODE_INVALID",
+            )
+        if not reason["is_shop_right"]:
+            raise bad_request(
+                "Reason code %s is not available to the shop" % reason["code"],
+                "REASON_CODE_NOT_ALLOWED",
+            )
+        for fee in element["fees"]:
+            if fee["amount"]:
+                raise bad_request(
+                    "Order line %s has no fee %s" % (line_id, fee["code"]),
+                    "CANCELATION_AMOUNT_INVALID",
+                )
+        amounts = line.amounts
+        for key, amount_key, line_taxes in (
+            ("taxes", "amount", amounts.taxes),
+            ("shipping_taxes", "shipping_amount", amounts.shipping_taxes),
+        ):
+            if line_taxes and element[amount_key] and not element[key]:
+                raise bad_request(
+                    "Order line %s is taxed: %s are required" % (line_id, key),
+                    "CANCELATION_TAXES_REQUIRED",
+                )
+        try:
+            cancel_amounts = seller_cancelation(
+                amounts,
+                element["quantity"],
+                element["amount"],
+                element["shipping_amount"],
+                element["taxes"] or {},
+                element["shipping_taxes"] or {},
+                tax_mode,
+                [c.amounts for c in line.cancelations],
+            )
+        except CancelationError as exc:
+            code = {
+                "quantity": "CANCELATION_QUANTITY_INVALID",
+                "amount": "CANCELATION_AMOUNT_INVALID",
+                "shipping_amount": "CANCELATION_AMOUNT_INVALID",
+            }.get(exc.field, "CANCELATION_TAX_INVALID")
+            raise bad_request("Order line %s: %s" % (line_id, exc), code) from exc
+        return order, line, cancel_amounts, reason["code"]
+
+    # === shipments: ST01, ST23, ST24 === #
+
+    def _settle(self, order, moment):
+        """Ship the lines (and then the order) whose live quantity is shipped.
+
+        A ``SHIPPING`` line whose quantity left after cancellations is all in
+        SHIPPED shipments becomes ``SHIPPED`` (``shipped_date`` = ``moment``);
+        when every live line is, the order becomes ``SHIPPED`` too.
+        """
+        if order.state != SHIPPING:
+            return
+        for line in order.live_lines():
+            if (
+                line.state == SHIPPING
+                and line.shipped_quantity
+                and line.shipped_quantity >= line.remaining_quantity
+            ):
+                line.state = SHIPPED
+                line.shipped = order.touch(moment, [line])
+        live = order.live_lines()
+        if live and all(line.state == SHIPPED for line in live):
+            order.touch(moment)
+            order.state = SHIPPED
+            order.reason_code = order.reason_label = None
+
+    def _ship_shipment(self, shipment, order, moment):
+        shipment.status = SHIPPED
+        shipment.shipped = shipment.last_updated = moment
+        lines = {line.line_id: line for line in order.lines}
+        for shipment_line in shipment.lines:
+            lines[
+                shipment_line.order_line_id
+            ].shipped_quantity += shipment_line.quantity
+        self._settle(order, moment)
+
+    def create_shipments(self, body):
+        """ST01: create the shipments of ``body``; the 201 answer's parts.
+
+        Returns ``(created Shipment list, [{"order_id", "message"}])``; each
+        shipment is checked against the state the previous ones left.
+        """
+        elements = _shipments_body(body)
+        for element in elements:
+            _check_st01_element(element)
+        created, errors = [], []
+        for element in elements:
+            try:
+                created.append(self._create_shipment(element))
+            except SandboxError as error:
+                errors.append(
+                    {"order_id": element["order_id"], "message": error.message}
+                )
+        return created, errors
+
+    def _create_shipment(self, element):
+        """One ST01 shipment (SandboxError: its ``shipment_errors`` message)."""
+        if not self.config["multi_shipment"]:
+            raise bad_request(
+                "Multiple shipments are disabled on this platform (PC01 "
+                "features.shipment.multi_shipment): ship with OR23 and OR24"
+            )
+        order = self.orders.get(element["order_id"])
+        if order is None:
+            raise bad_request("Order %s not found" % element["order_id"])
+        if order.state != SHIPPING:
+            raise bad_request(
+                "The order status must be 'SHIPPING' but it is '%s'." % order.state
+            )
+        lines = {line.line_id: line for line in order.lines}
+        wanted = []
+        for raw in element["shipment_lines"]:
+            line_id = raw.get("order_line_id")
+            if not line_id:
+                raise bad_request(
+                    "order_line_id is required (offer_sku is not supported by "
+                    "the sandbox)"
+                )
+            line = lines.get(line_id)
+            if line is None:
+                raise bad_request(
+                    "Order line %s not found in order %s" % (line_id, order.order_id)
+                )
+            if any(other is line for other, _raw in wanted):
+                raise bad_request("Order line %s is given twice" % line_id)
+            if line.state != SHIPPING:
+                raise bad_request(
+                    "The order line status must be 'SHIPPING' but it is '%s' "
+                    "(order line %s)." % (line.state, line_id)
+                )
+            if not 1 <= raw["quantity"] <= line.quantity_to_ship:
+                raise bad_request(
+                    "Shipment quantity is invalid: order line %s has %d left to "
+                    "ship, %d asked."
+                    % (line_id, line.quantity_to_ship, raw["quantity"])
+                )
+            wanted.append((line, raw))
+        tracking = element.get("tracking")
+        if tracking is not None:
+            tracking = self.resolve_tracking(*_tracking_args(tracking))
+        shipped = bool(element.get("shipped"))
+        if (
+            shipped
+            and order.mandatory_tracking
+            and not (tracking or {}).get("tracking_number")
+        ):
+            raise bad_request(
+                "Shipping type %s needs a tracking number before shipment"
+                % order.shipping_type_code
+            )
+        moment = order.touch(self.now(), [line for line, _raw in wanted])
+        self.shipment_seq += 1
+        shipment = Shipment(
+            shipment_id=str(
+                uuid.UUID(int=self.shipment_rng.getrandbits(128), version=4)
+            ),
+            seq=self.shipment_seq,
+            order_id=order.order_id,
+            lines=[
+                ShipmentLine(
+                    line.line_id,
+                    line.offer_sku,
+                    raw["quantity"],
+                    raw.get("package_reference"),
+                )
+                for line, raw in wanted
+            ],
+            created=moment,
+            last_updated=moment,
+            tracking=tracking,
+            invoice_reference=element.get("invoice_reference"),
+            shipping_from=copy.deepcopy(element.get("shipping_from")),
+        )
+        self.shipments[shipment.shipment_id] = shipment
+        for line, raw in wanted:
+            line.in_shipments += raw["quantity"]
+        order.shipments_changed()
+        if shipped:
+            self._ship_shipment(shipment, order, moment)
+        return shipment
+
+    def ship_shipments(self, body):
+        """ST24: ship the shipments of ``body``; ``(success, errors)`` lists."""
+        elements = _shipments_body(body)
+        for element in elements:
+            _check_shipment_id(element)
+        success, errors = [], []
+        for element in elements:
+            shipment_id = element["id"]
+            try:
+                shipment, order = self._shipment(shipment_id, (SHIPPING,))
+                if order.state != SHIPPING:
+                    raise bad_request(
+                        "The order status must be 'SHIPPING' but it is '%s'."
+                        % order.state
+                    )
+                if order.mandatory_tracking and not (shipment.tracking or {}).get(
+                    "tracking_number"
+                ):
+                    raise bad_request(
+                        "Shipping type %s needs a tracking number before shipment"
+                        % order.shipping_type_code
+                    )
+            except SandboxError as error:
+                errors.append({"id": shipment_id, "message": error.message})
+                continue
+            lines = [
+                line
+                for line in order.lines
+                if line.line_id in {s.order_line_id for s in shipment.lines}
+            ]
+            self._ship_shipment(shipment, order, order.touch(self.now(), lines))
+            success.append({"id": shipment_id})
+        return success, errors
+
+    def update_shipment_tracking(self, body):
+        """ST23: replace the tracking of shipments; ``(success, errors)`` lists.
+
+        Only the shipment changes (``last_updated_date``), not its order.
+        """
+        elements = _shipments_body(body)
+        for element in elements:
+            _check_shipment_id(element)
+            tracking = element.get("tracking")
+            if not isinstance(tracking, dict):
+                raise validation_error("Every shipment needs a tracking object")
+            _check_tracking(tracking)
+        success, errors = [], []
+        for element in elements:
+            shipment_id = element["id"]
+            tracking = element["tracking"]
+            try:
+                shipment, _order = self._shipment(shipment_id, (SHIPPING, SHIPPED))
+                shipment.tracking = self.resolve_tracking(*_tracking_args(tracking))
+            except SandboxError as error:
+                errors.append({"id": shipment_id, "message": error.message})
+                continue
+            shipment.last_updated = max(to_second(self.now()), shipment.last_updated)
+            success.append({"id": shipment_id})
+        return success, errors
+
+    def _shipment(self, shipment_id, states):
+        """(shipment, order) of an id; 400 message when unknown or not in ``states``."""
+        shipment = self.shipments.get(shipment_id)
+        if shipment is None:
+            raise bad_request("No shipment with id '%s'." % shipment_id)
+        if shipment.status not in states:
+            raise bad_request(
+                "The shipment status must be '%s' but it is '%s'."
+                % ("' or '".join(states), shipment.status)
+            )
+        return shipment, self.orders[shipment.order_id]
 
     # === call log === #
 
@@ -925,4 +1527,172 @@ def _check_or04_element(element):
         raise validation_error(
             "order_reference_for_seller must be a non-blank string of at most "
             "%d characters (or null)" % SELLER_REFERENCE_MAX_LENGTH
+        )
+
+
+def _or30_number(element, key):
+    """A required OR30 amount as Decimal (JSON number or numeric string)."""
+    value = element.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise validation_error("%s must be a number" % key)
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise validation_error("%s must be a number" % key) from exc
+    if not number.is_finite():
+        raise validation_error("%s must be a number" % key)
+    return number
+
+
+def _or30_taxes(element, key):
+    """``{code: Decimal}`` of an OR30 tax list (None when not sent)."""
+    raw = element.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise validation_error("%s must be a list" % key)
+    taxes = {}
+    for tax in raw:
+        if not isinstance(tax, dict) or not isinstance(tax.get("code"), str):
+            raise validation_error("Every element of %s needs a code" % key)
+        if tax["code"] in taxes:
+            raise validation_error("%s: tax %s is given twice" % (key, tax["code"]))
+        taxes[tax["code"]] = _or30_number(tax, "amount")
+    return taxes
+
+
+def _or30_element(element):
+    """An OR30 cancellation, typed (400 VALIDATION_ERROR when malformed)."""
+    if not isinstance(element, dict):
+        raise validation_error("Every element of cancelations must be an object")
+    for key in ("order_line_id", "reason_code"):
+        if not isinstance(element.get(key), str) or not element[key]:
+            raise validation_error("%s is required and must be a string" % key)
+    quantity = element.get("quantity")
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise validation_error("quantity is required and must be an integer")
+    currency = element.get("currency_iso_code")
+    if currency is not None and currency != seed.CURRENCY:
+        raise validation_error(
+            "currency_iso_code must be %s (the shop's currency)" % seed.CURRENCY
+        )
+    fees = element.get("fees") or []
+    if not isinstance(fees, list):
+        raise validation_error("fees must be a list")
+    parsed_fees = []
+    for fee in fees:
+        if not isinstance(fee, dict) or not isinstance(fee.get("code"), str):
+            raise validation_error("Every fee needs a code")
+        parsed_fees.append({"code": fee["code"], "amount": _or30_number(fee, "amount")})
+    return {
+        "order_line_id": element["order_line_id"],
+        "reason_code": element["reason_code"],
+        "quantity": quantity,
+        "amount": _or30_number(element, "amount"),
+        "shipping_amount": _or30_number(element, "shipping_amount"),
+        "taxes": _or30_taxes(element, "taxes"),
+        "shipping_taxes": _or30_taxes(element, "shipping_taxes"),
+        "fees": parsed_fees,
+    }
+
+
+def _shipments_body(body):
+    """The ``shipments`` list of an ST01/ST23/ST24 body (400 when unusable)."""
+    elements = body.get("shipments") if isinstance(body, dict) else None
+    if not isinstance(elements, list) or not elements:
+        raise validation_error("shipments is required and must not be empty")
+    if len(elements) > MAX_SHIPMENTS:
+        raise validation_error(
+            "Too many shipments given: %d, at most %d" % (len(elements), MAX_SHIPMENTS)
+        )
+    if not all(isinstance(element, dict) for element in elements):
+        raise validation_error("Every element of shipments must be an object")
+    return elements
+
+
+def _check_shipment_id(element):
+    if not isinstance(element.get("id"), str) or not element["id"]:
+        raise validation_error("Every shipment needs an id (string)")
+
+
+_TRACKING_KEYS = (
+    "carrier_code",
+    "carrier_name",
+    "carrier_standard_code",
+    "tracking_number",
+    "tracking_url",
+)
+
+
+def _tracking_args(tracking):
+    """``resolve_tracking``'s arguments from an ST tracking object ("" = None)."""
+    return tuple(
+        tracking.get(key) or None
+        for key in (
+            "carrier_code",
+            "carrier_name",
+            "tracking_url",
+            "carrier_standard_code",
+            "tracking_number",
+        )
+    )
+
+
+def _check_tracking(tracking):
+    for key in _TRACKING_KEYS:
+        value = tracking.get(key)
+        if value is not None and not isinstance(value, str):
+            raise validation_error("tracking.%s must be a string" % key)
+
+
+def _optional_string(element, key):
+    value = element.get(key)
+    if value is not None and not isinstance(value, str):
+        raise validation_error("%s must be a string" % key)
+
+
+def _check_st01_element(element):
+    """400 VALIDATION_ERROR unless ``element`` is a well-formed ST01 shipment."""
+    order_id = element.get("order_id")
+    if not isinstance(order_id, str) or not order_id:
+        raise validation_error("order_id is required and must be a string")
+    lines = element.get("shipment_lines")
+    if not isinstance(lines, list) or not lines:
+        raise validation_error("shipment_lines is required and must not be empty")
+    for line in lines:
+        if not isinstance(line, dict):
+            raise validation_error("Every shipment line must be an object")
+        quantity = line.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise validation_error("quantity is required and must be an integer")
+        for key in ("order_line_id", "offer_sku", "package_reference"):
+            _optional_string(line, key)
+    shipped = element.get("shipped")
+    if shipped is not None and not isinstance(shipped, bool):
+        raise validation_error("shipped must be true or false")
+    tracking = element.get("tracking")
+    if tracking is not None:
+        if not isinstance(tracking, dict):
+            raise validation_error("tracking must be an object")
+        _check_tracking(tracking)
+    reference = element.get("invoice_reference")
+    if reference is not None and (
+        not isinstance(reference, str) or not INVOICE_REFERENCE_RE.fullmatch(reference)
+    ):
+        raise validation_error(
+            "invoice_reference must be at most 255 letters, digits, _ or -"
+        )
+    shipping_from = element.get("shipping_from")
+    if shipping_from is not None:
+        warehouse = (
+            shipping_from.get("warehouse") if isinstance(shipping_from, dict) else 0
+        )
+        if warehouse is not None and (
+            not isinstance(warehouse, dict)
+            or not isinstance(warehouse.get("code"), str | None)
+        ):
+            raise validation_error("shipping_from must be {warehouse: {code}}")
+    if element.get("shipment_additional_information"):
+        raise validation_error(
+            "shipment_additional_information is not supported by the sandbox"
         )

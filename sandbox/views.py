@@ -1,4 +1,5 @@
-"""JSON shapes of the sandbox's Mirakl objects (orders, lines, ST12 items).
+"""JSON shapes of the sandbox's Mirakl objects (orders, lines, ST12 items,
+shipments, OR30 cancellations).
 
 Field names follow the API document (section 2.2); every field it marks as
 required is present, plus the useful optional ones. Dates are ISO-8601 UTC to
@@ -9,8 +10,9 @@ Sandbox conventions where the document is silent (UNCONFIRMED):
 
 * orders have no channel (``channel`` null) and no additional fields;
 * ``payment_type`` is ``"CARD"``, ``payment_workflow`` ``PAY_ON_ACCEPTANCE``;
-* ``can_cancel`` and ``can_shop_ship`` are true only in ``SHIPPING``,
-  ``can_refund`` only on ``SHIPPED`` lines;
+* ``can_shop_ship`` is true only in ``SHIPPING``, ``can_cancel`` only in
+  ``SHIPPING`` while the order has no shipment (OR29's rule), ``can_refund``
+  only on ``SHIPPED`` lines;
 * ``shipping_deadline`` = end of the day ``leadtime_to_ship`` days after
   creation; ``delivery_date`` follows from the shipping type;
 * ``shipping_taxes`` is empty on lines without a shipping charge;
@@ -19,7 +21,23 @@ Sandbox conventions where the document is silent (UNCONFIRMED):
 * with ``details_before_acceptance`` off, ``billing_address`` and
   ``shipping_address`` are null while the order is ``WAITING_ACCEPTANCE``;
 * ST12 ``shipping_date`` is the moment the order became ``SHIPPING`` (ready
-  to ship); its ``quantity`` is what remains of the line after cancellations;
+  to ship); its ``quantity`` is what remains of the line after cancellations
+  and shipments (ST01), lines with nothing left are left out;
+* shipped quantities (ST01/ST24) show in OR11 only as line states: a line
+  all shipped is ``SHIPPED`` with its ``shipped_date``, a partly shipped line
+  stays ``SHIPPING`` (OR11 has no shipped-quantity field);
+* shipments (ST01 ``shipment_success``, ST11 ``data``): ``id``,
+  ``order_id``, ``status``, ``status_customer_debit`` (``NO_DEBIT``),
+  ``created_date``, ``last_updated_date``, ``shipped_date``,
+  ``invoice_reference``, ``payment_details`` (null),
+  ``shipment_additional_information`` (empty), ``shipment_lines``
+  (``order_line_id``, ``offer_sku``, ``package_reference``, ``quantity``),
+  ``shipping_from`` (as sent), ``tracking`` (null, or ``carrier_code``,
+  ``carrier_name``, ``carrier_standard_code``, ``tracking_number``,
+  ``tracking_url``, ``validity_status`` null, ``milestones`` empty);
+* an OR30 answer's cancellation is the line's ``cancelations`` element below
+  with ``cancelation_id`` for ``id``, plus ``order_line_id`` and
+  ``currency_iso_code``, and a ``rate`` on each tax;
 * cancellations: a cancelled line keeps its ``quantity``, ``price`` and
   ``total_price`` as ordered (the order's totals too); what was cancelled is
   only listed in the line's ``cancelations`` (``id``, ``created_date``,
@@ -43,9 +61,16 @@ from datetime import timedelta
 
 from . import seed
 from .amounts import COMMISSION_TAX_CODE, COMMISSION_VAT_RATE, ZERO, order_totals
-from .state import PAYMENT_WORKFLOW, SHIPPED, SHIPPING, RawOrder, iso
+from .state import NO_DEBIT, PAYMENT_WORKFLOW, SHIPPED, SHIPPING, RawOrder, iso
 
-__all__ = ["iso", "render_item_to_ship", "render_order"]
+__all__ = [
+    "iso",
+    "lines_to_ship",
+    "render_item_to_ship",
+    "render_order",
+    "render_seller_cancelation",
+    "render_shipment",
+]
 
 
 def rate(value):
@@ -187,7 +212,7 @@ def render_order(order, tax_mode, details_visible):
         "order_state": order.state,
         "order_state_reason_code": order.reason_code,
         "order_state_reason_label": order.reason_label,
-        "can_cancel": order.state == SHIPPING,
+        "can_cancel": order.can_cancel,
         "can_shop_ship": order.state == SHIPPING,
         "has_incident": False,
         "has_customer_message": False,
@@ -223,6 +248,15 @@ def render_order(order, tax_mode, details_visible):
     }
 
 
+def lines_to_ship(order):
+    """The SHIPPING lines with a quantity neither cancelled nor in a shipment."""
+    return [
+        line
+        for line in order.live_lines()
+        if line.state == SHIPPING and line.quantity_to_ship > 0
+    ]
+
+
 def render_item_to_ship(order):
     """One ST12 ``data`` element: the order's lines still to ship."""
     return {
@@ -235,15 +269,64 @@ def render_item_to_ship(order):
             {
                 "order_line_id": line.line_id,
                 "offer_sku": line.product.sku,
-                "quantity": line.remaining_quantity,
+                "quantity": line.quantity_to_ship,
                 "product_title": line.product.title,
                 "package_reference": None,
             }
-            for line in order.live_lines()
+            for line in lines_to_ship(order)
         ],
         "references": {
             "order_reference_for_customer": order.reference_for_customer,
             "order_reference_for_seller": order.reference_for_seller,
         },
         "fulfillment": {"center": {"code": seed.FULFILLMENT_CENTER}},
+    }
+
+
+def render_seller_cancelation(line, cancelation, tax_mode):
+    """One element of OR30's ``cancelations`` answer, amounts in ``tax_mode``."""
+    view = _cancelation(cancelation, tax_mode)
+    view = {
+        "cancelation_id": view.pop("id"),
+        "order_line_id": line.line_id,
+        "currency_iso_code": seed.CURRENCY,
+        **view,
+    }
+    for key, taxes in (
+        ("taxes", cancelation.amounts.taxes),
+        ("shipping_taxes", cancelation.amounts.shipping_taxes),
+    ):
+        view[key] = [
+            {"code": t.code, "amount": t.amount, "rate": rate(t.rate)} for t in taxes
+        ]
+    return view
+
+
+def render_shipment(shipment):
+    """A shipment as ST01 (``shipment_success``) and ST11 show it."""
+    tracking = shipment.tracking
+    if tracking is not None:
+        tracking = dict(tracking, validity_status=None, milestones=[])
+    return {
+        "id": shipment.shipment_id,
+        "order_id": shipment.order_id,
+        "status": shipment.status,
+        "status_customer_debit": NO_DEBIT,
+        "created_date": iso(shipment.created),
+        "last_updated_date": iso(shipment.last_updated),
+        "shipped_date": iso(shipment.shipped),
+        "invoice_reference": shipment.invoice_reference,
+        "payment_details": None,
+        "shipment_additional_information": [],
+        "shipment_lines": [
+            {
+                "order_line_id": line.order_line_id,
+                "offer_sku": line.offer_sku,
+                "package_reference": line.package_reference,
+                "quantity": line.quantity,
+            }
+            for line in shipment.lines
+        ],
+        "shipping_from": copy.deepcopy(shipment.shipping_from),
+        "tracking": tracking,
     }

@@ -9,6 +9,7 @@ import logging
 import socket
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 from odoo.tests import tagged
 
@@ -517,6 +518,190 @@ class TestClientSellerReferences(ClientCase):
             ):
                 client._or04_errors(answer, [order_id])
             self.assertEqual(caught.exception.method, "PUT")
+
+
+@tagged("post_install", "-at_install")
+class TestClientShipments(ClientCase):
+    sandbox_config = {"multi_shipment": True}
+
+    def shipping_order(self, client, count=1):
+        orders = self.control.create_orders(count=count)
+        for order in orders:
+            self.accept_all(client, order)  # debit delay 0: SHIPPING
+        self.control.clear_calls()
+        return orders
+
+    def test_st01_st23_st24_st11(self):
+        client = self.client()
+        (order,) = self.shipping_order(client)
+        order_id = order["order_id"]
+        line = order["order_lines"][0]
+        results = client.create_shipments(
+            [
+                {
+                    "order_id": order_id,
+                    "shipment_lines": [
+                        {"order_line_id": line["order_line_id"], "quantity": 1}
+                    ],
+                },
+                {
+                    "order_id": "MKP-999999-A",
+                    "shipment_lines": [{"order_line_id": "X", "quantity": 1}],
+                },
+            ]
+        )
+        (created,) = results["success"]
+        (refused,) = results["errors"]
+        self.assertEqual(
+            (created["order_id"], created["status"]), (order_id, "SHIPPING")
+        )
+        self.assertEqual(refused["order_id"], "MKP-999999-A")
+        self.assertTrue(refused["message"])
+        self.assertEqual(client.create_shipments([]), {"success": [], "errors": []})
+        tracked = client.update_shipment_tracking(
+            {created["id"]: {"carrier_code": "DPD", "tracking_number": "1", "x": None}}
+        )
+        self.assertEqual(tracked, {"success": [{"id": created["id"]}], "errors": []})
+        shipped = client.ship_shipments([created["id"], created["id"], "nope"])
+        self.assertEqual(shipped["success"], [{"id": created["id"]}])
+        self.assertEqual([e["id"] for e in shipped["errors"]], ["nope"])
+        (listed,) = client.iter_shipments(order_ids=[order_id], states=["SHIPPED"])
+        self.assertEqual(listed["id"], created["id"])
+        self.assertEqual(listed["tracking"]["tracking_number"], "1")
+        self.assertEqual(list(client.iter_shipments(order_ids=[])), [])
+        calls = self.control.calls()
+        self.assertEqual(
+            [(c["operation"], c["method"]) for c in calls],
+            [("ST01", "POST"), ("ST23", "POST"), ("ST24", "PUT"), ("ST11", "GET")],
+        )
+        self.assertEqual(
+            calls[1]["body"],
+            {
+                "shipments": [
+                    {
+                        "id": created["id"],
+                        "tracking": {"carrier_code": "DPD", "tracking_number": "1"},
+                    }
+                ]
+            },
+        )
+        self.assertEqual(
+            calls[2]["body"], {"shipments": [{"id": created["id"]}, {"id": "nope"}]}
+        )
+        self.assertEqual(query_values(calls[3], "order_id"), [order_id])
+        self.assertEqual(query_values(calls[3], "shipment_state_code"), ["SHIPPED"])
+
+    def test_st01_and_st24_not_retried_st23_retried(self):
+        client = self.client()
+        (order,) = self.shipping_order(client)
+        line_id = order["order_lines"][0]["order_line_id"]
+        shipment = {
+            "order_id": order["order_id"],
+            "shipment_lines": [{"order_line_id": line_id, "quantity": 1}],
+        }
+        self.control.fault("500", operation="ST01", count=1)
+        with self.assertRaises(MiraklServerError):
+            client.create_shipments([shipment])
+        self.assertEqual(len(self.control.calls(operation="ST01")), 1)
+        self.assertEqual(self.sleeps.waits, [])
+        (created,) = client.create_shipments([shipment])["success"]
+        self.control.fault("500", operation="ST23", count=1)
+        client.update_shipment_tracking({created["id"]: {"carrier_name": "Acme"}})
+        statuses = [c["status"] for c in self.control.calls(operation="ST23")]
+        self.assertEqual(statuses, [500, 200])
+        self.control.fault("drop", operation="ST24", count=1)
+        with self.assertRaises(MiraklConnectionError):
+            client.ship_shipments([created["id"]])
+        self.assertEqual(len(self.control.calls(operation="ST24")), 1)
+
+    def test_st_answers_of_the_wrong_shape(self):
+        client = self.client()
+        path = "/api/shipments"
+        for answer, sent in (
+            (None, None),
+            ({"shipment_success": []}, None),
+            ({"shipment_success": [{"order_id": "A"}], "shipment_errors": []}, None),
+            ({"shipment_success": "none", "shipment_errors": []}, None),
+            ({"shipment_errors": [{"id": "a", "message": "m"}]}, ["a", "b"]),
+            ({"shipment_success": [1]}, ["a"]),
+        ):
+            with (
+                self.subTest(answer=answer),
+                self.assertRaises(MiraklProtocolError) as caught,
+            ):
+                client._st_results(answer, "ST24", path, "PUT", sent)
+            self.assertEqual(caught.exception.operation, "ST24")
+        self.control.fault("html", operation="ST01", count=1)
+        with self.assertRaises(MiraklProtocolError):
+            client.create_shipments([{"order_id": "X", "shipment_lines": []}])
+
+
+@tagged("post_install", "-at_install")
+class TestClientCancellations(ClientCase):
+    def test_or29_cancel_order(self):
+        client = self.client()
+        order, other = self.control.create_orders(count=2)
+        self.accept_all(client, order)
+        self.accept_all(client, other)
+        self.control.fault("500", operation="OR29", count=1)
+        with self.assertRaises(MiraklServerError):
+            client.cancel_order(order["order_id"])
+        self.assertEqual(len(self.control.calls(operation="OR29")), 1)
+        client.cancel_order(order["order_id"])
+        cancelled = self.control.order(order["order_id"])
+        self.assertEqual(cancelled["order_state"], "CANCELED")
+        with self.assertRaises(MiraklValidationError) as caught:
+            client.cancel_order(order["order_id"])
+        self.assertEqual(caught.exception.code, "ORDER_CANCEL_NOT_ALLOWED")
+        self.assertEqual(
+            self.control.order(other["order_id"])["order_state"], "SHIPPING"
+        )
+
+    def test_or30_cancel_lines_and_re01(self):
+        client = self.client()
+        (order,) = self.control.create_orders(
+            orders=[{"lines": [{"sku": "WDR-NAV-10", "quantity": 2}]}]
+        )
+        self.accept_all(client, order)
+        line_id = order["order_lines"][0]["order_line_id"]
+        reasons = client.list_reasons(reason_type="CANCELATION", locale="en_GB")
+        self.assertEqual({r["type"] for r in reasons}, {"CANCELATION"})
+        reason = next(r["code"] for r in reasons if r["is_shop_right"])
+        (call,) = self.control.calls(operation="RE01")
+        self.assertEqual(query_values(call, "locale"), ["en_GB"])
+        self.assertGreater(len(client.list_reasons()), len(reasons))
+        cancelation = {
+            "order_line_id": line_id,
+            "quantity": 1,
+            "amount": Decimal("49.17"),  # 59.00 without its 9.83 VAT
+            "shipping_amount": Decimal(0),
+            "reason_code": "CUSTOMER_CANCELED",  # not the shop's to use
+            "taxes": [{"code": "GB_VAT_STD", "amount": Decimal("9.83")}],
+        }
+        with self.assertRaises(MiraklValidationError) as caught:
+            client.cancel_lines([cancelation], order_tax_mode="TAX_EXCLUDED")
+        self.assertEqual(caught.exception.code, "REASON_CODE_NOT_ALLOWED")
+        self.control.fault("500", operation="OR30", count=1)
+        cancelation["reason_code"] = reason
+        with self.assertRaises(MiraklServerError):
+            client.cancel_lines([cancelation], order_tax_mode="TAX_EXCLUDED")
+        (created,) = client.cancel_lines([cancelation], order_tax_mode="TAX_EXCLUDED")
+        self.assertEqual(created["order_line_id"], line_id)
+        self.assertEqual(created["amount"], 49.17)
+        calls = self.control.calls(operation="OR30")
+        self.assertEqual([c["status"] for c in calls], [400, 500, 200])
+        self.assertEqual(calls[-1]["body"]["cancelations"][0]["amount"], 49.17)
+        self.assertEqual(calls[-1]["body"]["order_tax_mode"], "TAX_EXCLUDED")
+        line = self.control.order(order["order_id"])["order_lines"][0]
+        self.assertEqual(line["cancelations"][0]["id"], created["cancelation_id"])
+        self.assertEqual(client.cancel_lines([]), [])
+        for answer in (
+            {"cancelations": [{"order_line_id": line_id}]},
+            {"cancelations": []},
+            {},
+        ):
+            with self.subTest(answer=answer), self.assertRaises(MiraklProtocolError):
+                client._or30_created(answer, [cancelation])
 
 
 @tagged("post_install", "-at_install")
