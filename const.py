@@ -26,6 +26,11 @@ OPERATIONS = {
     "SH12": "Shipping types",
     "ST12": "Items to ship",
     "ORDER": "Sales Order follow-up",
+    "ST01": "Create shipments",
+    "ST11": "List shipments",
+    "OR29": "Cancel an order",
+    "OR30": "Cancel order lines",
+    "RE01": "Reasons",
 }
 
 ISSUE_CATEGORIES = [

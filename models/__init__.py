@@ -1,5 +1,9 @@
 from . import mirakl_backend
 from . import mirakl_backend_order
+from . import mirakl_backend_shipment
+from . import mirakl_carrier
+from . import mirakl_reason
+from . import mirakl_shipment
 from . import mirakl_shipping_type
 from . import mirakl_sync_issue
 from . import mirakl_tax_map
@@ -7,3 +11,4 @@ from . import res_config_settings
 from . import res_partner
 from . import sale_order
 from . import sale_order_line
+from . import stock_picking

@@ -185,6 +185,82 @@ class SaleOrder(models.Model):
                     )
         return super().action_confirm()
 
+    def _action_cancel(self):
+        """Override of `sale` to cancel Mirakl orders on Mirakl too.
+
+        Waiting for acceptance: every line is refused (OR21) now. Accepted:
+        the cancellation (OR29) is queued and sent after the commit. Already
+        shipped or closed on Mirakl: nothing is sent. Cancellations that come
+        from Mirakl itself are not echoed back.
+        """
+        if not self.env.context.get("mirakl_from_mirakl"):
+            for order in self.filtered("mirakl_backend_id"):
+                order._mirakl_cancel_on_mirakl()
+        return super()._action_cancel()
+
+    def _mirakl_cancel_on_mirakl(self):
+        self.ensure_one()
+        state = self.mirakl_state
+        if state in mappers.PRE_ACCEPTANCE_STATES:
+            lines = self._mirakl_waiting_lines()
+            lines.mirakl_decision = "refuse"
+            self.mirakl_acceptance = "to_send"
+            if not self._mirakl_send_decision(const.BUTTON_MAX_RETRIES):
+                raise UserError(
+                    _(
+                        "Mirakl did not take the refusal of %(order)s; the Sales "
+                        "Order stays as it is. See the sync issues and try again.",
+                        order=self.mirakl_order_id,
+                    )
+                )
+            return
+        if state in mappers.CLOSED_STATES or state in (
+            "SHIPPED",
+            "TO_COLLECT",
+            "RECEIVED",
+            "CLOSED",
+        ):
+            return
+        raw = json.loads(self.mirakl_raw or "{}")
+        if not raw.get("can_cancel") and not self.env.context.get(
+            "mirakl_force_cancel"
+        ):
+            raise UserError(
+                _(
+                    "Mirakl does not allow cancelling %(order)s now (state "
+                    "%(state)s). Cancel it on the marketplace, or wait until it "
+                    "may be cancelled.",
+                    order=self.mirakl_order_id,
+                    state=state,
+                )
+            )
+        Shipment = self.env["mirakl.shipment"].sudo()
+        row = Shipment.create(
+            {
+                "backend_id": self.mirakl_backend_id.id,
+                "sale_order_id": self.id,
+                "kind": "cancel",
+                "event_date": fields.Datetime.now(),
+            }
+        )
+        Shipment._mirakl_send_after_commit(row.ids)
+        self.message_post(body=_("Cancellation queued for Mirakl (OR29)."))
+
+    def action_mirakl_cancel_lines(self):
+        """Open the wizard cancelling units that cannot be fulfilled (OR30)."""
+        self.ensure_one()
+        if self.mirakl_state != "SHIPPING":
+            raise UserError(
+                _("Lines of a Mirakl order can be cancelled while it is SHIPPING.")
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "mirakl.order.cancel",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_sale_order_id": self.id},
+        }
+
     def action_mirakl_accept(self):
         """Accept every line still waiting on Mirakl (button)."""
         self.ensure_one()
@@ -515,7 +591,9 @@ class SaleOrder(models.Model):
         if self.state == "cancel":
             return
         done = self.picking_ids.filtered(lambda p: p.state == "done")
-        self.with_context(disable_cancel_warning=True)._action_cancel()
+        self.with_context(
+            disable_cancel_warning=True, mirakl_from_mirakl=True
+        )._action_cancel()
         self.message_post(
             body=_("Cancelled because %(reason)s.", reason=reason),
             message_type="comment",
