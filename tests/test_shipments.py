@@ -1,3 +1,5 @@
+import time
+
 from odoo import Command
 from odoo.tests import Form, new_test_user, tagged
 
@@ -313,3 +315,22 @@ class TestShipments(OrderCommon):
         self.assertEqual(rows.sudo().state, "pending")
         self.sync()
         self.assertEqual(rows.sudo().state, "done")
+
+    def test_lost_st01_answer_is_not_sent_twice(self):
+        """ST01 reached Mirakl but the answer was lost: checked, not resent."""
+        self.control.config(multi_shipment=True)
+        self.backend.write({"multi_shipment": "enabled", "read_timeout": 1})
+        self.map_carrier()
+        _order, sale = self.released(("std", 1))
+        sale.picking_ids.carrier_tracking_ref = "LOST1"
+        rows = self.validate(sale.picking_ids)
+        self.control.fault("slow", operation="ST01", count=1, delay=1.5)
+        self.sync()
+        self.assertEqual(rows.state, "pending")
+        self.assertTrue(rows.uncertain)
+        time.sleep(1)  # the sandbox finishes the slow call: the shipment exists
+        rows.action_send_now()
+        self.assertEqual(rows.state, "done")
+        self.assertTrue(rows.mirakl_shipment_ref)
+        self.assertEqual(len(self.calls("ST01")), 1)
+        self.assertTrue(self.calls("ST11"))
