@@ -8,9 +8,16 @@
    installs mirakl_connector;
 2. starts the Mirakl sandbox on 127.0.0.1 with seeded orders waiting for
    acceptance;
-3. creates a Mirakl shop pointing at the sandbox and tests its connection;
+3. sets the database up like a seller of the sandbox's catalogue
+   (``sandbox_catalogue.setup_sandbox_shop``: GBP, UK VAT taxes, a product per
+   offer SKU with stock, delivery methods) with a Mirakl shop pointing at the
+   sandbox, tests its connection and runs one order import: the waiting
+   orders become quotations and are accepted on Mirakl;
 4. serves Odoo on http://localhost:8069 (login admin, password admin) with
-   the crons running, until Ctrl-C, then stops the sandbox.
+   the crons running, until Ctrl-C, then stops the sandbox. The shop's order
+   import cron (every minute in the demo, triggered at start) sees the
+   accepted orders paid (SHIPPING) and confirms them: pickings appear in the
+   warehouse.
 """
 # pylint: disable=print-used
 
@@ -38,27 +45,37 @@ DEMO_KEY = "demo-sandbox-key"
 DEMO_SHOP_ID = 2001
 
 SETUP_SHOP = """
-import json, sys
+import json, sys, urllib.request
 import odoo
 from odoo import api, SUPERUSER_ID
-odoo.tools.config.parse_config(["-c", sys.argv[1]])
-registry = odoo.modules.registry.Registry(sys.argv[2])
+config, db, url, key, shop_id, scripts = sys.argv[1:7]
+sys.path.insert(0, scripts)
+from sandbox_catalogue import setup_sandbox_shop
+odoo.tools.config.parse_config(["-c", config])
+registry = odoo.modules.registry.Registry(db)
+with urllib.request.urlopen(url + "/_sandbox/catalogue", timeout=30) as response:
+    catalogue = json.load(response)
 with registry.cursor() as cr:
     env = api.Environment(cr, SUPERUSER_ID, {})
-    company = env.ref("base.main_company")
-    backend = env["mirakl.backend"].create({
-        "name": "Demo marketplace (sandbox)",
-        "company_id": company.id,
-        "api_url": sys.argv[3],
-        "api_key": sys.argv[4],
-        "shop_id": sys.argv[5],
-        "warehouse_id": env["stock.warehouse"].search(
-            [("company_id", "=", company.id)], limit=1).id,
-        "team_id": env.ref("sales_team.team_sales_department").id,
-        "user_id": env.ref("base.user_admin").id,
-    })
-    result = backend.action_mirakl_test_connection()
-    print(json.dumps(result["params"]))
+    backend = setup_sandbox_shop(
+        env,
+        catalogue,
+        name="Demo marketplace (sandbox)",
+        api_url=url,
+        api_key=key,
+        shop_id=shop_id,
+        team_id=env.ref("sales_team.team_sales_department").id,
+        user_id=env.ref("base.user_admin").id,
+        order_import_interval=1,
+    )
+    connection = backend.action_mirakl_test_connection()["params"]
+    cr.commit()
+    stats = None
+    if connection["type"] == "success":
+        stats = backend._mirakl_import_orders()
+        stats["text"] = backend._mirakl_stats_text(stats)
+    backend.order_cron_id._trigger()
+    print(json.dumps({"connection": connection, "stats": stats}))
 """
 
 
@@ -125,7 +142,10 @@ def main(argv=None):
         )
         wait_for_sandbox(sandbox_url)
 
-        print("3/4 creating the shop and testing its connection...")
+        print(
+            "3/4 creating the shop (products, taxes, carriers, stock), testing its "
+            "connection and importing the waiting orders..."
+        )
         setup = subprocess.run(
             [
                 sys.executable,
@@ -136,6 +156,7 @@ def main(argv=None):
                 sandbox_url,
                 DEMO_KEY,
                 str(DEMO_SHOP_ID),
+                str(Path(__file__).resolve().parent),
             ],
             capture_output=True,
             text=True,
@@ -144,15 +165,24 @@ def main(argv=None):
         if setup.returncode != 0:
             print(setup.stderr, file=sys.stderr)
             raise EnvironmentProblem("could not create the demo shop (see above)")
-        result = json.loads(setup.stdout.strip().splitlines()[-1])
+        outcome = json.loads(setup.stdout.strip().splitlines()[-1])
+        result = outcome["connection"]
         print("    Test connection: %s: %s" % (result["type"], result["message"]))
         if result["type"] != "success":
             raise EnvironmentProblem("the demo shop could not connect to the sandbox")
+        stats = outcome["stats"]
+        print("    First order import: %s." % stats["text"])
+        if stats["error"] or stats["failed"]:
+            print(
+                "    Some orders were not imported: see Mirakl > Sync issues.",
+                file=sys.stderr,
+            )
 
         print(
             "4/4 serving Odoo on http://localhost:%d (login admin, password admin);"
-            " the sandbox's control API is at %s/_sandbox/. Ctrl-C stops both."
-            % (args.http_port, sandbox_url)
+            " the shop's cron imports orders every minute and confirms the paid"
+            " ones; the sandbox's control API is at %s/_sandbox/. Ctrl-C stops"
+            " both." % (args.http_port, sandbox_url)
         )
         server = subprocess.Popen(run.odoo_cmd("-d", args.db))
         try:
