@@ -1,0 +1,356 @@
+"""Make an Odoo database ready to sell the Mirakl sandbox's catalogue.
+
+Shared by the demo (``scripts/demo.py``) and the benchmark
+(``scripts/bench_orders.py``); runs inside an Odoo environment::
+
+    catalogue = json.load(urlopen(sandbox_url + "/_sandbox/catalogue"))
+    backend = setup_sandbox_shop(env, catalogue, api_url=sandbox_url,
+                                 api_key="k", shop_id="2001")
+
+sets up what a seller of the sandbox's shop would have before connecting it:
+GBP active, UK VAT sale taxes at 20, 5 and 0 % (price-included, the sandbox
+platform's TAX_INCLUDED mode, and price-excluded twins for TAX_EXCLUDED
+orders), one product variant per offer SKU (colour x size variants of one
+template per product; internal reference = SKU, barcode = EAN, storable, the
+offer's price and its category's VAT), delivery methods for the shipping
+types, a GBP pricelist, the Mirakl shop itself with its shipping types and
+VAT codes mapped, and some stock of every product in the shop's warehouse.
+
+Idempotent where cheap: taxes, attributes, products, carriers, the pricelist
+and the shop (by name and company) are reused when they exist; stock is only
+topped up. Nothing is committed here.
+"""
+
+from collections import defaultdict
+
+from odoo import Command
+
+DEFAULT_SHOP_NAME = "Sandbox shop"
+DEFAULT_STOCK = 50.0
+VAT_RATES = (20.0, 5.0, 0.0)
+# Delivery method of each sandbox shipping type (others: the type's label).
+CARRIER_NAMES = {"STD": "Royal Mail 48", "EXP": "DPD Next Day"}
+SHIPPING_PRODUCT = "Marketplace shipping"
+PRICELIST_NAME = "Marketplace (GBP)"
+
+
+def tax_name(rate, included):
+    label = ("%.2f" % rate).rstrip("0").rstrip(".")
+    return "UK VAT %s%%%s" % (label, "" if included else " (excl.)")
+
+
+def _uk_vat_taxes(env, company):
+    """``{(rate, included): account.tax}``, created when missing."""
+    Tax = env["account.tax"].with_context(active_test=False)
+    taxes = {}
+    for rate in VAT_RATES:
+        for included in (True, False):
+            name = tax_name(rate, included)
+            tax = Tax.search(
+                [
+                    ("name", "=", name),
+                    ("company_id", "=", company.id),
+                    ("type_tax_use", "=", "sale"),
+                ],
+                limit=1,
+            )
+            if not tax:
+                tax = Tax.create(
+                    {
+                        "name": name,
+                        "amount": rate,
+                        "amount_type": "percent",
+                        "type_tax_use": "sale",
+                        "price_include_override": "tax_included"
+                        if included
+                        else "tax_excluded",
+                        "company_id": company.id,
+                    }
+                )
+            elif not tax.active:
+                tax.active = True
+            taxes[rate, included] = tax
+    return taxes
+
+
+def _attribute_values(env, name, labels):
+    """The attribute ``name`` and ``{label: product.attribute.value}``."""
+    Attribute = env["product.attribute"]
+    attribute = Attribute.search([("name", "=", name)], limit=1)
+    if not attribute:
+        attribute = Attribute.create(
+            {"name": name, "create_variant": "always", "display_type": "pills"}
+        )
+    existing = {value.name: value for value in attribute.value_ids}
+    missing = [label for label in labels if label not in existing]
+    if missing:
+        created = env["product.attribute.value"].create(
+            [{"name": label, "attribute_id": attribute.id} for label in missing]
+        )
+        existing.update({value.name: value for value in created})
+    return attribute, existing
+
+
+def _categories(env, catalogue):
+    """``{category code: product.category}`` under "All / Marketplace"."""
+    Category = env["product.category"]
+    parent = Category.search([("name", "=", "Marketplace")], limit=1)
+    if not parent:
+        parent = Category.create(
+            {
+                "name": "Marketplace",
+                "parent_id": env.ref("product.product_category_all").id,
+            }
+        )
+    result = {}
+    for category in catalogue.get("categories", []):
+        record = Category.search(
+            [("name", "=", category["label"]), ("parent_id", "=", parent.id)], limit=1
+        )
+        result[category["code"]] = record or Category.create(
+            {"name": category["label"], "parent_id": parent.id}
+        )
+    return result
+
+
+def _products(env, catalogue, taxes):
+    """``{sku: product.product}``: one variant per offer, created when missing.
+
+    Offers are grouped into templates by the first part of their SKU
+    (``WDR-NAV-8`` belongs to ``WDR``), with Colour and Size attributes.
+    """
+    Product = env["product.product"].with_context(active_test=False)
+    offers = catalogue["products"]
+    found = Product.search([("default_code", "in", [o["sku"] for o in offers])])
+    by_sku = {product.default_code: product for product in found}
+    missing = [offer for offer in offers if offer["sku"] not in by_sku]
+    if not missing:
+        return by_sku
+    categories = _categories(env, catalogue)
+    colour_attr, colours = _attribute_values(
+        env, "Colour", sorted({o["colour"] for o in missing})
+    )
+    size_attr, sizes = _attribute_values(
+        env, "Size", sorted({o["size"] for o in missing})
+    )
+    groups = defaultdict(list)
+    for offer in missing:
+        groups[offer["sku"].split("-")[0]].append(offer)
+    for code, group in groups.items():
+        first = group[0]
+        template_vals = {
+            "name": first["title"].split(", ")[0],
+            "type": "consu",
+            "is_storable": True,
+            "list_price": float(first["price"]),
+            "taxes_id": [Command.set(taxes[float(first["vat_rate"]), True].ids)],
+            "categ_id": categories[first["category_code"]].id
+            if first["category_code"] in categories
+            else env.ref("product.product_category_all").id,
+            "description_sale": first["description"],
+            "company_id": False,
+        }
+        complete = len(group) == len(
+            [o for o in offers if o["sku"].split("-")[0] == code]
+        )
+        if not complete or len(group) == 1:
+            # Part of a template already exists (or a lone offer): plain products.
+            for offer in group:
+                product = Product.create(
+                    dict(
+                        template_vals,
+                        name=offer["title"],
+                        list_price=float(offer["price"]),
+                        taxes_id=[
+                            Command.set(taxes[float(offer["vat_rate"]), True].ids)
+                        ],
+                        default_code=offer["sku"],
+                        barcode=offer["ean"],
+                    )
+                )
+                by_sku[offer["sku"]] = product
+            continue
+        template_vals["attribute_line_ids"] = [
+            Command.create(
+                {
+                    "attribute_id": attribute.id,
+                    "value_ids": [
+                        Command.set(sorted({values[o[key]].id for o in group}))
+                    ],
+                }
+            )
+            for attribute, values, key in (
+                (colour_attr, colours, "colour"),
+                (size_attr, sizes, "size"),
+            )
+        ]
+        template = env["product.template"].create(template_vals)
+        variants = [
+            (
+                frozenset(
+                    v.product_template_attribute_value_ids.product_attribute_value_id.ids
+                ),
+                v,
+            )
+            for v in template.product_variant_ids
+        ]
+        for offer in group:
+            wanted = {colours[offer["colour"]].id, sizes[offer["size"]].id}
+            variant = next(v for key, v in variants if key <= wanted and key)
+            variant.write({"default_code": offer["sku"], "barcode": offer["ean"]})
+            by_sku[offer["sku"]] = variant
+    return by_sku
+
+
+def _carriers(env, catalogue, company):
+    """``{shipping type code: delivery.carrier}``, created when missing."""
+    Product = env["product.product"]
+    ship_product = Product.search(
+        [("name", "=", SHIPPING_PRODUCT), ("type", "=", "service")], limit=1
+    )
+    if not ship_product:
+        ship_product = Product.create(
+            {
+                "name": SHIPPING_PRODUCT,
+                "type": "service",
+                "taxes_id": False,  # a shipping line's VAT follows its goods
+                "invoice_policy": "order",
+                "sale_ok": False,
+                "purchase_ok": False,
+            }
+        )
+    Carrier = env["delivery.carrier"].with_context(active_test=False)
+    carriers = {}
+    for shipping_type in catalogue.get("shipping_types", []):
+        code = shipping_type["code"]
+        name = CARRIER_NAMES.get(code) or "Marketplace %s" % shipping_type["label"]
+        carrier = Carrier.search(
+            [("name", "=", name), ("company_id", "in", [False, company.id])], limit=1
+        )
+        if not carrier:
+            carrier = Carrier.create(
+                {
+                    "name": name,
+                    "delivery_type": "fixed",
+                    "fixed_price": float(shipping_type["price"]),
+                    "product_id": ship_product.id,
+                    "company_id": company.id,
+                }
+            )
+        carriers[code] = carrier
+    return carriers
+
+
+def _pricelist(env, company):
+    gbp = env.ref("base.GBP")
+    Pricelist = env["product.pricelist"]
+    pricelist = Pricelist.search(
+        [("name", "=", PRICELIST_NAME), ("company_id", "in", [False, company.id])],
+        limit=1,
+    )
+    return pricelist or Pricelist.create(
+        {"name": PRICELIST_NAME, "currency_id": gbp.id, "company_id": company.id}
+    )
+
+
+def _shop(env, catalogue, company, carriers, taxes, backend_vals):
+    """The Mirakl shop (reused by name and company), shipping types and VAT
+    codes mapped."""
+    vals = dict(backend_vals)
+    vals.setdefault("name", DEFAULT_SHOP_NAME)
+    vals["company_id"] = company.id
+    if "warehouse_id" not in vals:
+        vals["warehouse_id"] = (
+            env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1).id
+        )
+    if "team_id" not in vals:
+        team = env.ref("sales_team.team_sales_department", raise_if_not_found=False)
+        vals["team_id"] = team.id if team else False
+    if "user_id" not in vals:
+        vals["user_id"] = env.ref("base.user_admin").id
+    vals.setdefault("pricelist_id", _pricelist(env, company).id)
+    Backend = env["mirakl.backend"].with_context(active_test=False)
+    backend = Backend.search(
+        [("name", "=", vals["name"]), ("company_id", "=", company.id)], limit=1
+    )
+    if backend:
+        backend.write(vals)
+    else:
+        backend = Backend.create(vals)
+    existing = {
+        st.code: st for st in backend.with_context(active_test=False).shipping_type_ids
+    }
+    commands = []
+    for shipping_type in catalogue.get("shipping_types", []):
+        code = shipping_type["code"]
+        st_vals = {
+            "label": shipping_type["label"],
+            "mandatory_tracking": bool(shipping_type.get("mandatory_tracking")),
+            "carrier_id": carriers[code].id,
+            "active": True,
+        }
+        if code in existing:
+            commands.append(Command.update(existing[code].id, st_vals))
+        else:
+            commands.append(Command.create(dict(st_vals, code=code)))
+    tax_maps = []
+    mapped = {(m.code, m.tax_id.id) for m in backend.tax_map_ids}
+    for category in catalogue.get("categories", []):
+        for included in (True, False):
+            tax = taxes.get((float(category["vat_rate"]), included))
+            if tax and (category["tax_code"], tax.id) not in mapped:
+                mapped.add((category["tax_code"], tax.id))
+                tax_maps.append(
+                    Command.create({"code": category["tax_code"], "tax_id": tax.id})
+                )
+    backend.write({"shipping_type_ids": commands, "tax_map_ids": tax_maps})
+    return backend
+
+
+def _stock(env, backend, products, quantity):
+    """Top up every product to ``quantity`` units in the shop's warehouse
+    (an inventory adjustment, as a person would do it)."""
+    warehouse = backend.warehouse_id
+    if not warehouse or quantity <= 0:
+        return
+    location = warehouse.lot_stock_id
+    Quant = env["stock.quant"].with_context(inventory_mode=True)
+    on_hand = {
+        product.id: product.qty_available
+        for product in products.with_context(location=location.id)
+    }
+    low = products.filtered(lambda p: on_hand[p.id] < quantity)
+    if not low:
+        return
+    quants = Quant.create(
+        [
+            {
+                "product_id": product.id,
+                "location_id": location.id,
+                "inventory_quantity": quantity,
+            }
+            for product in low
+        ]
+    )
+    quants.action_apply_inventory()
+
+
+def setup_sandbox_shop(env, catalogue, *, stock_qty=DEFAULT_STOCK, **backend_vals):
+    """Make the database ready to take the sandbox's orders; return the shop.
+
+    :param catalogue: the JSON of ``GET /_sandbox/catalogue``
+    :param stock_qty: units of every product in the shop's warehouse (topped
+        up to this quantity; 0: no stock)
+    :param backend_vals: values of the ``mirakl.backend`` (``api_url``,
+        ``api_key``, ``shop_id``, ``name``...); the company defaults to the
+        environment's, the warehouse to the company's first one
+    """
+    company = env["res.company"].browse(backend_vals.get("company_id")) or env.company
+    env.ref("base.GBP").active = True
+    taxes = _uk_vat_taxes(env, company)
+    by_sku = _products(env, catalogue, taxes)
+    carriers = _carriers(env, catalogue, company)
+    backend = _shop(env, catalogue, company, carriers, taxes, backend_vals)
+    products = env["product.product"].union(*by_sku.values())
+    _stock(env, backend, products, stock_qty)
+    return backend
