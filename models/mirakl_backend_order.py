@@ -13,6 +13,7 @@ Exactly once, in three layers:
 3. the unique constraint (shop, Mirakl order id) on ``sale.order``.
 """
 
+import json
 import logging
 import zlib
 from collections import defaultdict
@@ -500,6 +501,15 @@ class MiraklBackend(models.Model):
                 )
         cache = self._mirakl_prepare_cache(parsed)
         for order in parsed:
+            known = cache["orders"].get(order.order_id)
+            if (
+                known
+                and not force
+                and known[1] == order.digest
+                and order.order_id not in cache["issues"]
+            ):
+                stats["unchanged"] += 1  # nothing changed on Mirakl: no work
+                continue
             try:
                 with self.env.cr.savepoint():
                     outcome = self._mirakl_import_order(
@@ -562,29 +572,51 @@ class MiraklBackend(models.Model):
             )
             for product in found:
                 products[product.default_code] |= product
-        existing = self.env["sale.order"].search(
-            [
-                ("mirakl_backend_id", "=", self.id),
-                ("mirakl_order_id", "in", [order.order_id for order in orders]),
-            ]
+        order_ids = [order.order_id for order in orders]
+        existing = self.env["sale.order"].search_read(
+            [("mirakl_backend_id", "=", self.id), ("mirakl_order_id", "in", order_ids)],
+            ["mirakl_order_id", "mirakl_digest"],
+        )
+        sale_ids = [row["id"] for row in existing]
+        open_issues = (
+            self.env["mirakl.sync.issue"]
+            .sudo()
+            .search_read(
+                [
+                    ("backend_id", "=", self.id),
+                    ("state", "=", "open"),
+                    "|",
+                    ("mirakl_ref", "in", order_ids),
+                    "&",
+                    ("res_model", "=", "sale.order"),
+                    ("res_id", "in", sale_ids),
+                ],
+                ["operation", "mirakl_ref", "res_model", "res_id"],
+            )
         )
         return {
             "products": products,
-            "orders": {so.mirakl_order_id: so for so in existing},
+            # ids, not records: each order is worked on alone, without
+            # prefetching (and recomputing) the whole page's Sales Orders.
+            "orders": {
+                row["mirakl_order_id"]: (row["id"], row["mirakl_digest"])
+                for row in existing
+            },
             "taxes": {},
             "shipping": {st.code: st for st in self.shipping_type_ids},
-            "issues": set(
-                self.env["mirakl.sync.issue"]
-                .search(
-                    [
-                        ("backend_id", "=", self.id),
-                        ("state", "=", "open"),
-                        ("operation", "in", ("OR11", "ORDER")),
-                        ("mirakl_ref", "in", [order.order_id for order in orders]),
-                    ]
-                )
-                .mapped("mirakl_ref")
-            ),
+            # Orders an open import issue keeps being re-read.
+            "issues": {
+                row["mirakl_ref"]
+                for row in open_issues
+                if row["operation"] in ("OR11", "ORDER") and row["mirakl_ref"]
+            },
+            # Orders with any open issue (others skip the searches to resolve).
+            "open_refs": {
+                row["mirakl_ref"] for row in open_issues if row["mirakl_ref"]
+            },
+            "open_sale_ids": {
+                row["res_id"] for row in open_issues if row["res_model"] == "sale.order"
+            },
         }
 
     def _mirakl_import_order(self, order, cache, stock_budget, force=False):
@@ -594,7 +626,19 @@ class MiraklBackend(models.Model):
         """
         if not self._mirakl_lock_order(order.order_id):
             raise ConcurrentImport(order.order_id)
-        sale = cache["orders"].get(order.order_id)
+        known = cache["orders"].get(order.order_id)
+        if order.order_id not in cache["open_refs"] and (
+            not known or known[0] not in cache["open_sale_ids"]
+        ):
+            # No open issue about this order: resolving one needs no search
+            # (an issue filed meanwhile turns the searches back on).
+            backend = self.with_context(mirakl_issue_guard={"none_open": True})
+            return backend._mirakl_store_order(order, cache, stock_budget, force, known)
+        return self._mirakl_store_order(order, cache, stock_budget, force, known)
+
+    def _mirakl_store_order(self, order, cache, stock_budget, force, known):
+        """Create or update the Sales Order of one claimed Mirakl order."""
+        sale = self.env["sale.order"].browse(known[0]) if known else None
         if not sale:
             # Another transaction may have created it since the page was read.
             sale = self.env["sale.order"].search(
@@ -663,7 +707,7 @@ class MiraklBackend(models.Model):
             return "failed"
         vals = self._mirakl_prepare_sale_order_vals(order, resolved)
         sale = self.env["sale.order"].create(vals)
-        cache["orders"][order.order_id] = sale
+        cache["orders"][order.order_id] = (sale.id, order.digest)
         Issue._mirakl_resolve(self, "OR11", mirakl_ref=order.order_id)
         self._mirakl_record_warnings(sale, order, warnings)
         sale._mirakl_check_amounts(order)
@@ -701,6 +745,15 @@ class MiraklBackend(models.Model):
             if not line:
                 continue
             vals = self._mirakl_prepare_line_mirakl_vals(mline)
+            vals = {
+                name: value
+                for name, value in vals.items()
+                if (
+                    line.currency_id.compare_amounts(line[name], value)
+                    if line._fields[name].type == "monetary"
+                    else line[name] != value
+                )
+            }
             if (
                 mline.state != mappers.WAITING_ACCEPTANCE
                 and line.mirakl_decision is False
@@ -708,9 +761,13 @@ class MiraklBackend(models.Model):
                 vals["mirakl_decision"] = (
                     "refuse" if mline.state == "REFUSED" else "accept"
                 )
-            line.write(vals)
+            if vals:
+                line.write(vals)
+        old_customer = json.loads(sale.mirakl_raw or "{}").get("customer")
         vals = self._mirakl_prepare_order_state_vals(order)
-        if sale.state in ("draft", "sent"):
+        if sale.state in ("draft", "sent") and old_customer != order.raw.get(
+            "customer"
+        ):
             partner_vals = self._mirakl_prepare_partner_vals(order, sale=sale)
             if partner_vals:
                 # Odoo recomputes these from the partner and the delivery
@@ -1222,6 +1279,8 @@ class MiraklBackend(models.Model):
             "date_order": order.created,
             "order_line": lines,
         }
+        vals["mirakl_total_price"] = float(order.expected_amount_total())
+        vals["mirakl_tax_total"] = float(order.live_tax_total())
         if self.warehouse_id:
             vals["warehouse_id"] = self.warehouse_id.id
         if self.team_id:

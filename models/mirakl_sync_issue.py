@@ -252,6 +252,9 @@ class MiraklSyncIssue(models.Model):
         }
         if deadline:
             vals["deadline"] = deadline
+        guard = self.env.context.get("mirakl_issue_guard")
+        if guard is not None:
+            guard["none_open"] = False  # resolving must search again
         Issue = self.sudo()
         key = self._mirakl_key_domain(backend, operation, record, mirakl_ref)
         issue = Issue.search(key, limit=1)
@@ -399,7 +402,14 @@ class MiraklSyncIssue(models.Model):
 
     @api.model
     def _mirakl_resolve(self, backend, operation, record=None, mirakl_ref=None):
-        """Close the open issue of this key after the operation succeeded."""
+        """Close the open issue of this key after the operation succeeded.
+
+        The order import passes a ``mirakl_issue_guard`` context when it knows
+        no issue about the order is open: then there is nothing to search.
+        """
+        guard = self.env.context.get("mirakl_issue_guard")
+        if guard and guard.get("none_open"):
+            return self.browse()
         issues = self.sudo().search(
             self._mirakl_key_domain(backend, operation, record, mirakl_ref)
         )

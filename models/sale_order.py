@@ -509,10 +509,9 @@ class SaleOrder(models.Model):
             return False
         accepted = any(decisions.values())
         now = fields.Datetime.now()
-        for line in lines:
-            line.mirakl_line_state = (
-                "WAITING_DEBIT" if decisions[line.mirakl_line_id] else "REFUSED"
-            )
+        kept = lines.filtered(lambda line: decisions[line.mirakl_line_id])
+        kept.mirakl_line_state = "WAITING_DEBIT"
+        (lines - kept).mirakl_line_state = "REFUSED"
         self.write(
             {
                 "mirakl_acceptance": "accepted" if accepted else "refused",
@@ -526,11 +525,10 @@ class SaleOrder(models.Model):
         refused = [lid for lid, ok_ in decisions.items() if not ok_]
         if accepted and refused:
             self._mirakl_apply_line_quantities()
-        self.message_post(
-            body=_("Accepted on Mirakl.")
-            if not refused
-            else _("Refused on Mirakl: %(lines)s.", lines=", ".join(refused))
-        )
+        if refused:  # an acceptance shows in the Mirakl tab; a refusal is news
+            self.message_post(
+                body=_("Refused on Mirakl: %(lines)s.", lines=", ".join(refused))
+            )
         if not accepted:
             self._mirakl_cancel(_("every line was refused on Mirakl"))
         return True
@@ -655,7 +653,17 @@ class SaleOrder(models.Model):
             "mirakl_tax_total": expected_tax,
             "mirakl_amount_mismatch": bool(messages),
         }
-        self.write(vals)
+        changed = {
+            name: value
+            for name, value in vals.items()
+            if (
+                currency.compare_amounts(self[name], value)
+                if name != "mirakl_amount_mismatch"
+                else self[name] != value
+            )
+        }
+        if changed:
+            self.write(changed)
         Issue = self.env["mirakl.sync.issue"]
         if messages:
             Issue._mirakl_record(
