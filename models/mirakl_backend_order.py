@@ -511,10 +511,12 @@ class MiraklBackend(models.Model):
                 stats["unchanged"] += 1  # nothing changed on Mirakl: no work
                 continue
             try:
+                cache["partners_pending"].clear()
                 with self.env.cr.savepoint():
                     outcome = self._mirakl_import_order(
                         order, cache, stock_budget, force
                     )
+                cache["partners"].update(cache["partners_pending"])
             except CONFLICTS as error:
                 # Another transaction imports this order (or its customer) right
                 # now; Odoo's snapshot cannot see its work. Leave it to that one
@@ -603,6 +605,8 @@ class MiraklBackend(models.Model):
                 for row in existing
             },
             "taxes": {},
+            "partners": {},
+            "partners_pending": {},
             "shipping": {st.code: st for st in self.shipping_type_ids},
             # Orders an open import issue keeps being re-read.
             "issues": {
@@ -705,7 +709,7 @@ class MiraklBackend(models.Model):
                 deadline=self._mirakl_deadline(order),
             )
             return "failed"
-        vals = self._mirakl_prepare_sale_order_vals(order, resolved)
+        vals = self._mirakl_prepare_sale_order_vals(order, resolved, cache)
         sale = self.env["sale.order"].create(vals)
         cache["orders"][order.order_id] = (sale.id, order.digest)
         Issue._mirakl_resolve(self, "OR11", mirakl_ref=order.order_id)
@@ -768,7 +772,9 @@ class MiraklBackend(models.Model):
         if sale.state in ("draft", "sent") and old_customer != order.raw.get(
             "customer"
         ):
-            partner_vals = self._mirakl_prepare_partner_vals(order, sale=sale)
+            partner_vals = self._mirakl_prepare_partner_vals(
+                order, sale=sale, cache=cache
+            )
             if partner_vals:
                 # Odoo recomputes these from the partner and the delivery
                 # address (a pricelist of another currency, for one): keep them.
@@ -1149,20 +1155,32 @@ class MiraklBackend(models.Model):
             "mirakl_raw": order.raw_json,
         }
 
-    def _mirakl_prepare_partner_vals(self, order, sale=None):
-        Partner = self.env["res.partner"]
-        customer = Partner._mirakl_get_customer(self, order)
-        invoice = Partner._mirakl_get_address(
-            self, customer, order.billing_address, "invoice"
-        )
-        delivery = Partner._mirakl_get_address(
-            self, customer, order.shipping_address, "delivery"
-        )
-        vals = {
-            "partner_id": customer.id,
-            "partner_invoice_id": invoice.id,
-            "partner_shipping_id": delivery.id,
-        }
+    def _mirakl_prepare_partner_vals(self, order, sale=None, cache=None):
+        """Customer, invoice and delivery contacts of the order.
+
+        ``cache`` remembers them per Mirakl customer JSON for the orders of a
+        page (only once the order that found or created them is stored).
+        """
+        key = json.dumps(order.raw.get("customer"), sort_keys=True, default=str)
+        known = cache and cache["partners"].get(key)
+        if known:
+            vals = dict(known)
+        else:
+            Partner = self.env["res.partner"]
+            customer = Partner._mirakl_get_customer(self, order)
+            invoice = Partner._mirakl_get_address(
+                self, customer, order.billing_address, "invoice"
+            )
+            delivery = Partner._mirakl_get_address(
+                self, customer, order.shipping_address, "delivery"
+            )
+            vals = {
+                "partner_id": customer.id,
+                "partner_invoice_id": invoice.id,
+                "partner_shipping_id": delivery.id,
+            }
+            if cache is not None:
+                cache["partners_pending"][key] = dict(vals)
         if sale:
             vals = {k: v for k, v in vals.items() if sale[k].id != v}
         return vals
@@ -1193,7 +1211,6 @@ class MiraklBackend(models.Model):
         vals.update(
             {
                 "product_id": product.id,
-                "name": self._mirakl_line_name(mline, product),
                 "product_uom_qty": quantity,
                 "price_unit": float(mline.price_unit),
                 "tax_id": [Command.set(taxes.ids)],
@@ -1204,12 +1221,6 @@ class MiraklBackend(models.Model):
             }
         )
         return vals
-
-    def _mirakl_line_name(self, mline, product):
-        name = product.get_product_multiline_description_sale()
-        if mline.title and mline.title not in name:
-            name = "%s\n%s" % (name, mline.title)
-        return name
 
     def _mirakl_shipping_groups(self, order, resolved):
         """Shipping of the live lines, summed per set of Odoo taxes."""
@@ -1239,7 +1250,7 @@ class MiraklBackend(models.Model):
             "sequence": sequence,
         }
 
-    def _mirakl_prepare_sale_order_vals(self, order, resolved):
+    def _mirakl_prepare_sale_order_vals(self, order, resolved, cache=None):
         lines = []
         for mline in order.lines:
             product = resolved["products"][mline.line_id]
@@ -1287,7 +1298,7 @@ class MiraklBackend(models.Model):
             vals["team_id"] = self.team_id.id
         if self.user_id:
             vals["user_id"] = self.user_id.id
-        vals.update(self._mirakl_prepare_partner_vals(order))
+        vals.update(self._mirakl_prepare_partner_vals(order, cache=cache))
         vals.update(self._mirakl_prepare_order_state_vals(order))
         return vals
 
