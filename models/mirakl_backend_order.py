@@ -744,6 +744,7 @@ class MiraklBackend(models.Model):
         line_by_id = {
             line.mirakl_line_id: line for line in sale.order_line if line.mirakl_line_id
         }
+        changes = defaultdict(lambda: self.env["sale.order.line"])
         for mline in order.lines:
             line = line_by_id.get(mline.line_id)
             if not line:
@@ -766,7 +767,9 @@ class MiraklBackend(models.Model):
                     "refuse" if mline.state == "REFUSED" else "accept"
                 )
             if vals:
-                line.write(vals)
+                changes[tuple(sorted(vals.items()))] |= line
+        for vals, lines in changes.items():
+            lines.write(dict(vals))  # one write per distinct change (often one)
         old_customer = json.loads(sale.mirakl_raw or "{}").get("customer")
         vals = self._mirakl_prepare_order_state_vals(order)
         if sale.state in ("draft", "sent") and old_customer != order.raw.get(
