@@ -770,7 +770,21 @@ class MiraklBackend(models.Model):
                 changes[tuple(sorted(vals.items()))] |= line
         for vals, lines in changes.items():
             lines.write(dict(vals))  # one write per distinct change (often one)
-        old_customer = json.loads(sale.mirakl_raw or "{}").get("customer")
+        # Quantities, shipping and totals move only with amounts, cancellations
+        # or a line leaving; a plain state change (paid, shipped) skips them.
+        lines_changed = order.order_id in cache["issues"] or any(
+            name not in ("mirakl_line_state", "mirakl_decision")
+            or value in mappers.DEAD_LINE_STATES
+            or value == "refuse"
+            for vals in changes
+            for name, value in vals
+        )
+        old_raw = json.loads(sale.mirakl_raw or "{}")
+        old_customer = old_raw.get("customer")
+        # The first read after the shop's decision re-checks everything.
+        lines_changed = lines_changed or (
+            old_raw.get("order_state") in mappers.PRE_ACCEPTANCE_STATES
+        )
         vals = self._mirakl_prepare_order_state_vals(order)
         if sale.state in ("draft", "sent") and old_customer != order.raw.get(
             "customer"
@@ -791,12 +805,12 @@ class MiraklBackend(models.Model):
                     partner_vals[name] = sale[name].id
                 vals.update(partner_vals)
         sale.write(vals)
-        if sale.state != "cancel":
+        if sale.state != "cancel" and lines_changed:
             sale._mirakl_apply_line_quantities()
             self._mirakl_update_shipping_lines(sale, order, cache)
         warnings = self._mirakl_address_warnings(order)
         self._mirakl_record_warnings(sale, order, warnings)
-        if sale.state != "cancel":
+        if sale.state != "cancel" and lines_changed:
             sale._mirakl_check_amounts(order)
         state = order.state
         if state in mappers.CLOSED_STATES:
