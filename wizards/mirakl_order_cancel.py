@@ -16,7 +16,6 @@ class MiraklOrderCancel(models.TransientModel):
     backend_id = fields.Many2one(related="sale_order_id.mirakl_backend_id")
     reason_id = fields.Many2one(
         "mirakl.reason",
-        string="Reason",
         required=True,
         domain="[('backend_id', '=', backend_id), ('reason_type', '=', 'CANCELATION'), "
         "('is_shop_right', '=', True)]",
