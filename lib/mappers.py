@@ -32,7 +32,6 @@ DEAD_LINE_STATES = frozenset(("REFUSED", "CANCELED"))
 # Order states before the shop's decision, and the final ones.
 WAITING_ACCEPTANCE = "WAITING_ACCEPTANCE"
 PRE_ACCEPTANCE_STATES = frozenset(("STAGING", WAITING_ACCEPTANCE))
-AWAITING_DEBIT_STATES = frozenset(("WAITING_DEBIT", "WAITING_DEBIT_PAYMENT"))
 RELEASED_STATES = frozenset(
     ("SHIPPING", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED", "INCIDENT_OPEN")
 )
@@ -77,11 +76,6 @@ def parse_datetime(text):
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment.replace(microsecond=0)
-
-
-def format_datetime(moment):
-    """A naive UTC datetime as Mirakl expects it in a query."""
-    return moment.replace(tzinfo=timezone.utc).isoformat()
 
 
 @dataclass

@@ -423,6 +423,33 @@ class MiraklBackend(models.Model):
             },
         }
 
+    def _mirakl_sync_reference(self, model, rows, key_fields, prepare):
+        """Create or update this shop's rows of a list read from Mirakl.
+
+        ``prepare(raw)`` gives a row's values (None to skip it); rows are
+        matched on ``key_fields``; fields set in Odoo (mappings) are kept.
+        """
+        self.ensure_one()
+        Model = self.env[model].sudo().with_context(active_test=False)
+        existing = {
+            tuple(record[name] for name in key_fields): record
+            for record in Model.search([("backend_id", "=", self.id)])
+        }
+        for raw in rows:
+            vals = prepare(raw)
+            if not vals:
+                continue
+            record = existing.get(tuple(vals[name] for name in key_fields))
+            if record:
+                record.write(vals)
+            else:
+                Model.create(dict(vals, backend_id=self.id))
+
+    @api.model
+    def _mirakl_switch(self, setting, platform_value):
+        """A shop setting that follows the platform (PC01) unless overridden."""
+        return bool(platform_value) if setting == "platform" else setting == "enabled"
+
     def _mirakl_refresh_reference_data(self):
         """Daily reference data of later features (shipping types, carriers...).
 

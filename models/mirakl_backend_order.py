@@ -1325,10 +1325,13 @@ class MiraklBackend(models.Model):
         if not shipping_lines:
             return
         resolved = {"shipping_taxes": {}}
+        products = {
+            line.mirakl_line_id: line.product_id
+            for line in sale.order_line
+            if line.mirakl_line_id
+        }
         for mline in order.lines:
-            product = sale.order_line.filtered(
-                lambda line, lid=mline.line_id: line.mirakl_line_id == lid
-            ).product_id
+            product = products.get(mline.line_id)
             if not product:
                 continue
             goods_taxes, problem = self._mirakl_map_taxes(
@@ -1352,11 +1355,9 @@ class MiraklBackend(models.Model):
 
     def _mirakl_partial_acceptance_allowed(self):
         self.ensure_one()
-        if self.partial_acceptance == "enabled":
-            return True
-        if self.partial_acceptance == "disabled":
-            return False
-        return self.platform_partial_acceptance
+        return self._mirakl_switch(
+            self.partial_acceptance, self.platform_partial_acceptance
+        )
 
     def _mirakl_free_stock(self, products):
         """Free quantity per product in the shop's warehouse, less what accepted
@@ -1571,24 +1572,19 @@ class MiraklBackend(models.Model):
         )
         if not ok:
             return False
-        ShippingType = (
-            self.env["mirakl.shipping.type"].sudo().with_context(active_test=False)
+        self._mirakl_sync_reference(
+            "mirakl.shipping.type",
+            result,
+            ("code",),
+            lambda raw: (
+                raw.get("code")
+                and {
+                    "code": raw["code"],
+                    "label": raw.get("label") or raw["code"],
+                    "mandatory_tracking": bool(raw.get("mandatory_tracking")),
+                }
+            ),
         )
-        existing = {
-            st.code: st for st in ShippingType.search([("backend_id", "=", self.id)])
-        }
-        for raw in result:
-            code = raw.get("code")
-            if not code:
-                continue
-            vals = {
-                "label": raw.get("label") or code,
-                "mandatory_tracking": bool(raw.get("mandatory_tracking")),
-            }
-            if code in existing:
-                existing[code].write(vals)
-            else:
-                ShippingType.create(dict(vals, backend_id=self.id, code=code))
         return True
 
     def _mirakl_refresh_reference_data(self):

@@ -12,6 +12,7 @@ from odoo import _, api, fields, models
 
 from .. import const
 from .mirakl_backend import find_feature
+from .mirakl_backend_order import _can_commit
 
 _logger = logging.getLogger(__name__)
 
@@ -152,26 +153,16 @@ class MiraklBackend(models.Model):
         for backend in self.search([]):
             try:
                 backend.with_context(
-                    mirakl_commit=self._mirakl_can_commit()
+                    mirakl_commit=_can_commit()
                 )._mirakl_sync_shipments()
             except Exception:  # one shop's bug must not stop the others
                 _logger.exception("Mirakl shop %s: shipment sync crashed", backend.id)
 
     # === BUSINESS METHODS === #
 
-    @api.model
-    def _mirakl_can_commit(self):
-        from .mirakl_backend_order import _can_commit
-
-        return _can_commit()
-
     def _mirakl_multi_shipment(self):
         self.ensure_one()
-        if self.multi_shipment == "enabled":
-            return True
-        if self.multi_shipment == "disabled":
-            return False
-        return self.platform_multi_shipment
+        return self._mirakl_switch(self.multi_shipment, self.platform_multi_shipment)
 
     def _mirakl_sync_shipments(self):
         """Send due rows; returns (accepted, still pending)."""
@@ -199,21 +190,20 @@ class MiraklBackend(models.Model):
         )
         if not ok:
             return False
-        Carrier = self.env["mirakl.carrier"].sudo().with_context(active_test=False)
-        existing = {c.code: c for c in Carrier.search([("backend_id", "=", self.id)])}
-        for raw in result:
-            code = raw.get("code")
-            if not code:
-                continue
-            vals = {
-                "label": raw.get("label") or code,
-                "standard_code": raw.get("standard_code") or False,
-                "tracking_url": raw.get("tracking_url") or False,
-            }
-            if code in existing:
-                existing[code].write(vals)
-            else:
-                Carrier.create(dict(vals, backend_id=self.id, code=code))
+        self._mirakl_sync_reference(
+            "mirakl.carrier",
+            result,
+            ("code",),
+            lambda raw: (
+                raw.get("code")
+                and {
+                    "code": raw["code"],
+                    "label": raw.get("label") or raw["code"],
+                    "standard_code": raw.get("standard_code") or False,
+                    "tracking_url": raw.get("tracking_url") or False,
+                }
+            ),
+        )
         return True
 
     def _mirakl_refresh_reasons(self, max_retries=None):
@@ -224,26 +214,20 @@ class MiraklBackend(models.Model):
         )
         if not ok:
             return False
-        Reason = self.env["mirakl.reason"].sudo().with_context(active_test=False)
-        existing = {
-            (r.reason_type, r.code): r
-            for r in Reason.search([("backend_id", "=", self.id)])
-        }
-        for raw in result:
-            code = raw.get("code")
-            if not code:
-                continue
-            key = (raw.get("type") or False, code)
-            vals = {
-                "label": raw.get("label") or code,
-                "is_shop_right": bool(raw.get("is_shop_right")),
-            }
-            if key in existing:
-                existing[key].write(vals)
-            else:
-                Reason.create(
-                    dict(vals, backend_id=self.id, code=code, reason_type=key[0])
-                )
+        self._mirakl_sync_reference(
+            "mirakl.reason",
+            result,
+            ("reason_type", "code"),
+            lambda raw: (
+                raw.get("code")
+                and {
+                    "code": raw["code"],
+                    "reason_type": raw.get("type") or False,
+                    "label": raw.get("label") or raw["code"],
+                    "is_shop_right": bool(raw.get("is_shop_right")),
+                }
+            ),
+        )
         if not self.cancel_reason_id:
             default = self.reason_ids.filtered(
                 lambda r: r.reason_type == "CANCELATION" and r.is_shop_right

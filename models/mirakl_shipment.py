@@ -155,9 +155,8 @@ class MiraklShipment(models.Model):
 
     def _mirakl_issue(self, message, category="data", error=None):
         Issue = self.env["mirakl.sync.issue"]
-        operation = OPERATION[self.kind]
-        if self.kind == "order" and not self.tracking_sent and error is not None:
-            operation = "OR23" if error.operation == "OR23" else operation
+        # The failed call's own code (OR23 before OR24, ST11 before ST01...).
+        operation = (error is not None and error.operation) or OPERATION[self.kind]
         if error is not None:
             issue = Issue._mirakl_record_error(
                 self.backend_id,
