@@ -2,8 +2,10 @@
 
 ``MiraklClient`` and the errors of ``exceptions`` are the public API, with
 ``normalise_base_url`` (the one rule for base URLs: https, or plain http to
-a loopback host, as ``is_loopback_host`` says) and ``__version__`` (the
-addon's manifest version).
+a loopback host, as ``is_loopback_host`` says), ``__version__`` (the
+addon's manifest version) and the stock-file and error-report helpers of
+``offers`` (``build_stock_file``, ``parse_error_report``,
+``ErrorReportLine``).
 """
 
 from .client import MiraklClient, is_loopback_host, normalise_base_url
@@ -22,9 +24,11 @@ from .exceptions import (
     MiraklTransientError,
     MiraklValidationError,
 )
+from .offers import ErrorReportLine, build_stock_file, parse_error_report
 
 __all__ = [
     "USER_AGENT",
+    "ErrorReportLine",
     "MiraklAuthError",
     "MiraklClient",
     "MiraklConfigError",
@@ -39,6 +43,8 @@ __all__ = [
     "MiraklTransientError",
     "MiraklValidationError",
     "__version__",
+    "build_stock_file",
     "is_loopback_host",
     "normalise_base_url",
+    "parse_error_report",
 ]

@@ -28,6 +28,10 @@ Writes, and whether a 5xx or a lost answer is retried (``idempotent``)::
     ST01  create_shipments          no   a repeat would create them again
     ST23  update_shipment_tracking  yes  the same tracking again changes nothing
     ST24  ship_shipments            no   a repeat reports shipped ones as errors
+    STO01 import_stock              yes  quantities are absolute: a repeated
+                                         file sets the same levels again
+    OF24  import_offers             yes  full offers (a repeat sets the same
+                                         values); Mirakl detects duplicates
 
 After a write that was not retried, read the state back (OR11, ST11) before
 sending it again.
@@ -35,7 +39,13 @@ sending it again.
 Partial success: OR04, ST01, ST23 and ST24 report refused items inside their
 2xx answer; the client returns those reports to the caller and raises
 :class:`.MiraklProtocolError` only when a 2xx answer does not have the
-documented shape.
+documented shape. Imports (STO01, OF24) are asynchronous: their status
+(STO02, OF02) and error report (STO03, OF03, CSV text read by
+:func:`.offers.parse_error_report`) are read afterwards.
+
+Uploads (STO01) are ``multipart/form-data`` bodies built here; logs and
+error excerpts show the file's name, size and first lines only. Report
+downloads return the raw text (``raw=True`` in :meth:`MiraklClient.request`).
 
 A client is not thread-safe (one Session); use one per thread or job.
 """
@@ -48,6 +58,7 @@ import logging
 import math
 import random
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -74,6 +85,9 @@ from .redact import excerpt, redact
 
 _logger = logging.getLogger(__name__)
 
+# Lines of an uploaded file shown in logs and error excerpts.
+UPLOAD_EXCERPT_LINES = 5
+
 _STATUS_ERRORS = {
     401: MiraklAuthError,
     403: MiraklAuthError,
@@ -97,6 +111,9 @@ class _Call:
     query: list
     body: bytes | None
     idempotent: bool
+    content_type: str | None = None  # of the body; None: JSON
+    body_excerpt: str | None = None  # shown instead of the body (uploads)
+    accept: str | None = None  # None: the session's (JSON)
 
 
 class MiraklClient:
@@ -167,7 +184,18 @@ class MiraklClient:
 
     # === GENERIC CALLS === #
 
-    def request(self, method, path, operation, params=None, json=None, idempotent=None):
+    def request(
+        self,
+        method,
+        path,
+        operation,
+        params=None,
+        json=None,
+        idempotent=None,
+        *,
+        files=None,
+        raw=False,
+    ):
         """Call ``path`` (e.g. ``/api/orders``) and return the parsed JSON.
 
         :param method: HTTP method
@@ -180,23 +208,39 @@ class MiraklClient:
         :param json: JSON-serialisable request body
         :param idempotent: whether repeating the call is safe (default: only
             for GET/HEAD/OPTIONS); decides the retries of 5xx and lost answers
-        :return: the decoded JSON, or ``None`` for 204 or an empty body
+        :param files: ``{part name: (filename, content bytes, media type)}``
+            sent as ``multipart/form-data`` (instead of ``json``); logs and
+            excerpts show each file's name, size and first lines only
+        :param raw: return the answer's bytes as they came (report
+            downloads; sends ``Accept: */*``) instead of decoding JSON
+        :return: the decoded JSON, or ``None`` for 204 or an empty body;
+            with ``raw``, the body's bytes
         :raises MiraklError: see :mod:`.exceptions`
         """
         method = method.upper()
         if idempotent is None:
             idempotent = method in const.SAFE_METHODS
+        if files is not None and json is not None:
+            raise ValueError("send either json or files, not both")
         query = _pairs(params)
         if self.shop_id is not None:
             query.append(("shop_id", self.shop_id))
+        body = content_type = body_excerpt = None
+        if files is not None:
+            body, content_type, body_excerpt = _encode_multipart(files)
+        elif json is not None:
+            body = _encode_json(json)
         call = _Call(
             method=method,
             path=redact(path, (self._api_key,)),
             operation=operation,
             url=self.base_url + path,
             query=query,
-            body=None if json is None else _encode_json(json),
+            body=body,
             idempotent=idempotent,
+            content_type=content_type,
+            body_excerpt=body_excerpt,
+            accept="*/*" if raw else None,
         )
         if _logger.isEnabledFor(logging.DEBUG):
             _logger.debug(
@@ -224,6 +268,8 @@ class MiraklClient:
                     "retry" if retries == 1 else "retries",
                 )
             raise error
+        if raw:
+            return response.content
         return self._parse_body(call, response)
 
     def iter_offset(
@@ -838,11 +884,169 @@ class MiraklClient:
             and (reason_type is None or reason.get("type") == reason_type)
         ]
 
+    # === OFFERS AND STOCK (OF, STO) === #
+
+    def import_stock(self, content, filename="stock.csv"):
+        """STO01 ``POST /api/offers/stock/imports``: upload a stock file.
+
+        :param content: the CSV (str, sent as UTF-8, or bytes), e.g. from
+            :func:`.offers.build_stock_file`: ``"offer-sku";"quantity"``
+            lines, ``;``-separated; sent as the ``file`` part of a
+            ``multipart/form-data`` body
+        :param filename: the file name given to Mirakl
+        :return: the import id (str), for :meth:`get_stock_import`
+        :raises MiraklProtocolError: a 2xx answer without ``import_id``
+
+        Flagged idempotent (retried on 5xx and lost answers): quantities
+        are absolute, so a file imported twice sets the same levels twice.
+        The import is asynchronous: poll :meth:`get_stock_import` (Mirakl
+        allows it every 15 s at most) until ``COMPLETE`` or ``FAILED``.
+        """
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        if not isinstance(content, bytes):
+            raise TypeError("content must be str or bytes, not %r" % type(content))
+        path = "/api/offers/stock/imports"
+        answer = self.request(
+            "POST",
+            path,
+            "STO01",
+            files={"file": (filename, content, "text/csv")},
+            idempotent=True,
+        )
+        return str(self._import_id(answer, "STO01", path, "POST", str))
+
+    def get_stock_import(self, import_id):
+        """STO02 ``GET /api/offers/stock/imports/{import_id}/status``.
+
+        :return: dict ``{import_id, status (WAITING, RUNNING, COMPLETE,
+            FAILED), date_created, has_error_report, lines_in_success,
+            lines_in_error, shop_id, reason_status?}``
+        :raises MiraklNotFoundError: unknown import
+        :raises MiraklProtocolError: an answer without ``status``
+        """
+        path = "/api/offers/stock/imports/%s/status" % _segment(import_id)
+        return self._import_status(self.request("GET", path, "STO02"), "STO02", path)
+
+    def get_stock_import_error_report(self, import_id):
+        """STO03 ``GET /api/offers/stock/imports/{import_id}/error_report``.
+
+        :return: the CSV text (first column the line number in error, second
+            the reason, then the columns sent); read it with
+            :func:`.offers.parse_error_report`
+        :raises MiraklNotFoundError: unknown import, or no error report
+        """
+        path = "/api/offers/stock/imports/%s/error_report" % _segment(import_id)
+        return _report_text(self.request("GET", path, "STO03", raw=True))
+
+    def import_offers(self, offers):
+        """OF24 ``POST /api/offers``: create, update or delete offers.
+
+        :param offers: iterable of OF24 offers (dicts, sent as given; Decimal
+            prices become JSON numbers): ``shop_sku``, ``price``,
+            ``state_code`` (OF61), ``update_delete`` (``"update"`` or
+            ``"delete"``), ``product_id`` and ``product_id_type`` (at
+            creation), ``quantity``, ``description``, ``leadtime_to_ship``...
+            **Full replace**: every field not sent goes back to its default
+            on Mirakl's side (``quantity`` to 0), so always send the whole
+            offer. One call; split big sets yourself
+        :return: the import id (int), for :meth:`get_offer_import`
+        :raises MiraklValidationError: Mirakl refused the body as a whole
+        :raises MiraklProtocolError: a 2xx answer without an integer
+            ``import_id``
+
+        Flagged idempotent (retried on 5xx and lost answers): the offers are
+        complete, so a repeat sets the same values, and Mirakl answers a
+        duplicate request with the existing import id. The import is
+        asynchronous: poll :meth:`get_offer_import` (at most once a minute).
+        """
+        elements = [dict(offer) for offer in offers]
+        if not elements:
+            raise ValueError("OF24 needs at least one offer")
+        for element in elements:
+            if not element.get("shop_sku"):
+                raise TypeError("every offer needs a shop_sku")
+        path = "/api/offers"
+        answer = self.request(
+            "POST", path, "OF24", json={"offers": elements}, idempotent=True
+        )
+        return self._import_id(answer, "OF24", path, "POST", int)
+
+    def get_offer_import(self, import_id):
+        """OF02 ``GET /api/offers/imports/{import}``: an offer import's status.
+
+        :return: dict ``{import_id, status (WAITING, RUNNING, COMPLETE,
+            FAILED...), date_created, has_error_report, lines_read,
+            lines_in_success, lines_in_error, lines_in_pending,
+            offer_inserted, offer_updated, offer_deleted, mode,
+            reason_status?}``
+        :raises MiraklNotFoundError: unknown import
+        :raises MiraklProtocolError: an answer without ``status``
+        """
+        path = "/api/offers/imports/%s" % _segment(import_id)
+        return self._import_status(self.request("GET", path, "OF02"), "OF02", path)
+
+    def get_offer_import_error_report(self, import_id):
+        """OF03 ``GET /api/offers/imports/{import}/error_report``.
+
+        :return: the CSV text (OF01 columns such as ``sku``, ``product-id``,
+            ``price``... then ``error-line`` and ``error-message``); read it
+            with :func:`.offers.parse_error_report`
+        :raises MiraklNotFoundError: unknown import, or no error report
+        """
+        path = "/api/offers/imports/%s/error_report" % _segment(import_id)
+        return _report_text(self.request("GET", path, "OF03", raw=True))
+
+    def iter_offers(self, sku=None, offer_state_codes=None, page_size=const.PAGE_SIZE):
+        """OF21 ``GET /api/offers``: iterate over the shop's offers.
+
+        Offset pagination, lazily. ``sku`` keeps the offer of that shop SKU;
+        ``offer_state_codes`` (iterable, sent comma-separated) keeps those
+        conditions. Each offer has ``offer_id``, ``shop_sku``,
+        ``product_sku``, ``quantity``, ``price``, ``active``,
+        ``state_code``... ``page_size`` is at most 100.
+        """
+        _check_page_size(page_size)
+        params = {"sku": sku, "offer_state_codes": _comma(offer_state_codes)}
+        return self.iter_offset("/api/offers", "OF21", "offers", params, page_size)
+
+    def list_offer_states(self):
+        """OF61 ``GET /api/offers/states``: offer conditions ``[{code, label}]``.
+
+        :raises MiraklProtocolError: an element without ``code``
+        """
+        path = "/api/offers/states"
+        states = self._get_list(path, "OF61", "offer_states")
+        if not all(isinstance(s, dict) and s.get("code") is not None for s in states):
+            raise self._shape_error("OF61", path, "an offer state without code", states)
+        return states
+
+    def _import_id(self, answer, operation, path, method, kind):
+        """The ``import_id`` of an STO01 (str) or OF24 (int) answer."""
+        value = answer.get("import_id") if isinstance(answer, dict) else None
+        if kind is int and isinstance(value, str) and value.isdigit():
+            value = int(value)  # tolerated: the number as a string
+        if kind is str and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, kind) or isinstance(value, bool) or value == "":
+            raise self._shape_error(operation, path, "no import_id", answer, method)
+        return value
+
+    def _import_status(self, answer, operation, path):
+        """An STO02/OF02 answer, checked: an object with a ``status``."""
+        if not isinstance(answer, dict) or not isinstance(answer.get("status"), str):
+            raise self._shape_error(operation, path, "no import status", answer)
+        return answer
+
     # === ONE ATTEMPT === #
 
     def _send(self, call):
         """Make one HTTP attempt; return the response or raise requests' error."""
-        headers = {"Content-Type": "application/json"} if call.body is not None else {}
+        headers = {}
+        if call.body is not None:
+            headers["Content-Type"] = call.content_type or "application/json"
+        if call.accept is not None:
+            headers["Accept"] = call.accept
         return self.session.request(
             call.method,
             call.url,
@@ -1034,7 +1238,9 @@ class MiraklClient:
     def _request_excerpt(self, call):
         """Redacted, truncated text of the request: path, query and body."""
         text = "%s %s?%s" % (call.method, call.path, urlencode(call.query))
-        if call.body is not None:
+        if call.body_excerpt is not None:
+            text = "%s\n%s" % (text, call.body_excerpt)
+        elif call.body is not None:
             text = "%s\n%s" % (text, _decode(call.body))
         return self._text_excerpt(text)
 
@@ -1167,6 +1373,53 @@ def _json_value(value):
     if isinstance(value, Decimal):
         return float(value)
     return _format_param(value)
+
+
+def _multipart_quote(value):
+    """A form-data parameter value: quotes, CR and LF percent-encoded (HTML)."""
+    return str(value).replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
+
+
+def _encode_multipart(files):
+    """``(body, content type, excerpt)`` of a ``multipart/form-data`` upload.
+
+    :param files: ``{name: (filename, content bytes or str, media type)}``
+    The excerpt names each part with its size and first lines (never the
+    whole file).
+    """
+    boundary = "mirakl-%s" % uuid.uuid4().hex
+    chunks, summary = [], []
+    for name, (filename, content, media_type) in files.items():
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        chunks.append(
+            (
+                '--%s\r\nContent-Disposition: form-data; name="%s"; '
+                'filename="%s"\r\nContent-Type: %s\r\n\r\n'
+                % (
+                    boundary,
+                    _multipart_quote(name),
+                    _multipart_quote(filename),
+                    media_type or "application/octet-stream",
+                )
+            ).encode("utf-8")
+        )
+        chunks.append(content)
+        chunks.append(b"\r\n")
+        head = _decode(content[: const.EXCERPT_LIMIT]).splitlines()[
+            :UPLOAD_EXCERPT_LINES
+        ]
+        summary.append(
+            "[%s: %s, %d bytes]\n%s" % (name, filename, len(content), "\n".join(head))
+        )
+    chunks.append(("--%s--\r\n" % boundary).encode("ascii"))
+    content_type = "multipart/form-data; boundary=%s" % boundary
+    return b"".join(chunks), content_type, "\n".join(summary)
+
+
+def _report_text(content):
+    """A downloaded report's text (UTF-8; a BOM is kept for the parser)."""
+    return content.decode("utf-8", errors="replace")
 
 
 def _decode(content):

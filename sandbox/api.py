@@ -21,6 +21,16 @@ ST11        GET     /api/shipments                        200 seek paging
 ST12        GET     /api/shipments/items_to_ship          200 seek paging
 ST23        POST    /api/shipments/tracking               200 success/errors
 ST24        PUT     /api/shipments/ship                   200 success/errors
+OF21        GET     /api/offers                           200 offset paging
+OF24        POST    /api/offers                           201 ``import_id``
+OF02        GET     /api/offers/imports/{import}          200 import status
+OF03        GET     /api/offers/imports/{import}/         200 CSV (octet-
+                    error_report                          stream)
+OF61        GET     /api/offers/states                    200 ``offer_states``
+STO01       POST    /api/offers/stock/imports             201 ``import_id``
+STO02       GET     /api/offers/stock/imports/{id}/status 200 import status
+STO03       GET     /api/offers/stock/imports/{id}/       200 CSV
+                    error_report                          (``text/csv``)
 ==========  ======  ====================================  ===================
 
 Errors (the server module describes the body): malformed query parameters
@@ -78,6 +88,22 @@ order), ``payment_details`` null, no additional information, and a
 ``tracking`` (null when none was given) with ``validity_status`` null and no
 ``milestones``; a registered carrier's ``carrier_name`` is its SH21 label.
 
+Offers and imports (``offers`` describes the rules): STO01 takes
+``multipart/form-data`` with a part named ``file`` (anything else answers
+400 without a machine code; a file that cannot be read makes a ``FAILED``
+import, not a 400) and answers 201 ``{"import_id": "<uuid>"}``; OF24 takes
+JSON ``{"offers": [...]}`` and answers 201 ``{"import_id": <int>}``. STO02
+and OF02 answer 404 for an unknown import (OF02 400 when the id is not an
+integer); STO03 and OF03 answer 404 while the import has no error report
+(still ``WAITING``, ``FAILED`` or without lines in error). OF21: ``max``
+1..``max_page_size`` (default 10), ``offset``, ``paginate=false``, ``sort``
+``totalPrice`` (default) | ``price`` | ``productTitle`` (ties by price, then
+offer id), ``order`` ``asc`` | ``desc``; filters ``sku`` (exact
+``shop_sku``), ``offer_state_codes`` (comma list), ``product_id`` (the
+Mirakl product SKU); ``favorite=true`` matches nothing, the pricing
+parameters are ignored. OF61 lists ``offers.OFFER_STATES`` (``active`` and
+``locale`` accepted, ignored).
+
 RE01 details: the reasons of ``seed.REASONS`` (``{code, label, type,
 is_shop_right}``, sorted by type) and the deprecated ``total_count``;
 ``locale`` is accepted and changes nothing (English labels); there is no type
@@ -92,6 +118,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote
 
+from . import offers as offer_store
 from . import seed
 from .amounts import TAX_MODES
 from .state import (
@@ -102,6 +129,7 @@ from .state import (
     SHIPMENT_DEBIT_STATES,
     SHIPMENT_STATES,
     SHIPPING,
+    RawAnswer,
     RawOrder,
     SandboxError,
     bad_request,
@@ -278,7 +306,7 @@ def account(state, request):
         "kyc": {"status": "APPROVED"},
         "approval_delay": 2,
         "approval_rate": 100.0,
-        "offers_count": len(seed.PRODUCTS),
+        "offers_count": len(state.offers.offers),
         "orders_count": len(state.orders),
         "grade": 4.7,
         "evaluations_count": 128,
@@ -584,6 +612,100 @@ def update_shipment_tracking(state, request):
     return 200, {"shipment_errors": errors, "shipment_success": success}
 
 
+# === offers: OF21, OF24, OF02, OF03, OF61; stock: STO01, STO02, STO03 === #
+
+
+def list_offers(state, request):
+    query = request.query
+    paginate = query.boolean("paginate", default=True)
+    page_size = query.integer(
+        "max", 10, minimum=1, maximum=state.config["max_page_size"]
+    )
+    offset = query.integer("offset", 0, minimum=0)
+    sort = query.choice("sort", offer_store.SORTS, "totalPrice")
+    direction = query.choice("order", ("asc", "desc"), "asc")
+    sku = query.text("sku")
+    states = query.csv("offer_state_codes")
+    product_id = query.text("product_id")
+    favorite = query.boolean("favorite", default=False)
+    store = state.offers
+    if sku is not None:
+        offer = store.offers.get(sku)
+        offers = [offer] if offer is not None else []
+    else:
+        offers = store.sorted_offers(sort, direction == "desc")
+    if states is not None:
+        wanted = set(states)
+        offers = [o for o in offers if o.state_code in wanted]
+    if product_id is not None:
+        offers = [o for o in offers if o.product.product_sku == product_id]
+    if favorite:
+        offers = []  # sandbox offers are never favourites
+    page = offers[offset : offset + page_size] if paginate else offers
+    return 200, {
+        "offers": [offer_store.render_offer(o) for o in page],
+        "total_count": len(offers),
+    }
+
+
+def import_offers(state, request):
+    offer_import = state.offers.create_offer_import(request.json())
+    return 201, {"import_id": offer_import.import_id}
+
+
+def offer_import_status(state, request):
+    return 200, state.offers.get_offer_import(request.params["import"]).status_view()
+
+
+def _report(text, content_type, what):
+    if text is None:
+        raise SandboxError(404, "%s has no error report" % what)
+    return 200, RawAnswer(text.encode("utf-8"), content_type)
+
+
+def offer_import_error_report(state, request):
+    offer_import = state.offers.get_offer_import(request.params["import"])
+    return _report(
+        state.offers.offer_error_report(offer_import),
+        "application/octet-stream",
+        "Offer import %s" % offer_import.import_id,
+    )
+
+
+def offer_states(state, request):
+    request.query.boolean("active")  # validated; every sandbox state is active
+    request.query.text("locale")
+    states = [
+        {"code": code, "label": label} for code, label in offer_store.OFFER_STATES
+    ]
+    return 200, {"offer_states": states, "total_count": len(states)}
+
+
+def import_stock(state, request):
+    parts = offer_store.parse_multipart(request.body, request.content_type)
+    if parts is None:
+        raise bad_request("The body must be multipart/form-data with a file part")
+    files = [part for part in parts if part.name == "file"]
+    if not files:
+        raise bad_request("The multipart body has no part named file")
+    stock_import = state.offers.create_stock_import(files[0].content, files[0].filename)
+    return 201, {"import_id": stock_import.import_id}
+
+
+def stock_import_status(state, request):
+    stock_import = state.offers.get_stock_import(request.params["import_id"])
+    return 200, stock_import.status_view(state.shop_id)
+
+
+def stock_import_error_report(state, request):
+    stock_import = state.offers.get_stock_import(request.params["import_id"])
+    return _report(
+        state.offers.stock_error_report(stock_import),
+        "text/csv; charset=utf-8",
+        "Stock import %s" % stock_import.import_id,
+    )
+
+
 # === routing === #
 
 
@@ -619,6 +741,29 @@ ROUTES = (
     _route("ST12", "GET", "/api/shipments/items_to_ship", items_to_ship),
     _route("ST23", "POST", "/api/shipments/tracking", update_shipment_tracking),
     _route("ST24", "PUT", "/api/shipments/ship", ship_shipments),
+    _route("OF21", "GET", "/api/offers", list_offers),
+    _route("OF24", "POST", "/api/offers", import_offers),
+    _route("OF61", "GET", "/api/offers/states", offer_states),
+    _route("OF02", "GET", "/api/offers/imports/{import}", offer_import_status),
+    _route(
+        "OF03",
+        "GET",
+        "/api/offers/imports/{import}/error_report",
+        offer_import_error_report,
+    ),
+    _route("STO01", "POST", "/api/offers/stock/imports", import_stock),
+    _route(
+        "STO02",
+        "GET",
+        "/api/offers/stock/imports/{import_id}/status",
+        stock_import_status,
+    ),
+    _route(
+        "STO03",
+        "GET",
+        "/api/offers/stock/imports/{import_id}/error_report",
+        stock_import_error_report,
+    ),
 )
 OPERATIONS = frozenset(route.operation for route in ROUTES)
 

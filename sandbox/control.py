@@ -51,7 +51,45 @@ GET      /_sandbox/calls                 ``?operation=OR21`` optional ->
                                          ``{"calls": [...]}`` in arrival
                                          order (see ``server``)
 DELETE   /_sandbox/calls                 204, call log emptied
+GET      /_sandbox/offers                ``?sku=A,B`` optional -> ``{"offers":
+                                         [{sku, offer_id, product_sku, ean,
+                                         quantity, price, state_code, active,
+                                         offer (the stored OF24 offer)}]}``
+                                         in creation order
+PUT      /_sandbox/offers/<sku>          body ``{"quantity": n, "price":
+                                         x?}``: a change made on Mirakl's
+                                         side -> the offer as listed
+POST     /_sandbox/offers                body ``{"offers": [{"sku",
+                                         "quantity", "price"?, "state_code"?,
+                                         "title"?, "ean"?, "product_sku"?}]}``
+                                         or ``{"generate": {"prefix", "count",
+                                         "quantity"?, "price"?}}``: offers
+                                         without OF24 (and catalogue products
+                                         for new SKUs) -> ``{"created": n,
+                                         "skus": [...]}``
+GET      /_sandbox/stock-imports         -> ``{"imports": [STO02 views +
+                                         filename, size]}``
+GET      /_sandbox/stock-imports/<id>    -> the STO02 view + ``filename``,
+                                         ``size``, ``header`` and ``lines``:
+                                         ``[{line, sku, quantity, error}]``
+                                         as received (strings)
+GET      /_sandbox/offer-imports         -> ``{"imports": [OF02 views]}``
+GET      /_sandbox/offer-imports/<id>    -> the OF02 view + ``offers``:
+                                         ``[{line, offer (as received),
+                                         outcome (inserted | updated |
+                                         deleted | error, null while
+                                         WAITING), error}]``
 =======  ==============================  =====================================
+
+Added offers (``POST /_sandbox/offers``): a SKU of the seed catalogue keeps
+its product; any other SKU gets a new catalogue product (category
+ACCESSORIES, product SKU ``MKPX<8 digits>`` and an EAN-13 starting with 2,
+unless ``product_sku``/``ean`` are given), usable by OF24 and in order
+specs. ``price`` defaults to the catalogue price (10.00 for new products),
+``quantity`` is required (``generate``: default 0), ``state_code`` defaults
+to ``"11"``. ``generate`` makes SKUs ``<prefix><n>`` numbered from 1 on 6
+digits (more when ``count`` needs them), at most 200000 per call; an
+existing offer SKU answers 400 and creates nothing.
 
 An order ``spec`` for ``POST /_sandbox/orders``: ``lines`` (required, list of
 ``{"sku", "quantity" (default 1), "price_unit" (default: catalogue), "taxes"
@@ -91,10 +129,16 @@ from urllib.parse import unquote
 from . import seed
 from .amounts import TAX_MODES
 from .api import OPERATIONS
+from .offers import OFFER_STATE_CODES, control_view
 from .state import CUSTOMER_CANCELED, SandboxError, bad_request, parse_datetime
 from .views import iso, render_order
 
 MAX_ORDERS_PER_CALL = 5000
+MAX_GENERATED_OFFERS = 200000
+_OFFER_KEYS = frozenset(
+    ("sku", "quantity", "price", "state_code", "title", "ean", "product_sku")
+)
+_GENERATE_KEYS = frozenset(("prefix", "count", "quantity", "price"))
 _SPEC_KEYS = frozenset(
     (
         "lines",
@@ -183,9 +227,9 @@ def _taxes(raw):
     return taxes
 
 
-def _line(raw):
+def _line(state, raw):
     _only(raw, _LINE_KEYS, "line")
-    product = seed.PRODUCTS.get(raw.get("sku"))
+    product = state.offers.catalogue_product(raw.get("sku"))
     if product is None:
         raise bad_request("Unknown sku %r" % (raw.get("sku"),))
     quantity = _count(raw.get("quantity", 1), "quantity", minimum=1)
@@ -203,7 +247,7 @@ def _spec(state, raw):
     if not isinstance(lines, list) or not lines:
         raise bad_request("An order needs a non-empty list of lines")
     spec = state.generator.spec()  # drawn defaults: customer, reference
-    spec.lines = [_line(line) for line in lines]
+    spec.lines = [_line(state, line) for line in lines]
     shipping_code = raw.get("shipping_type", seed.DEFAULT_SHIPPING_TYPE)
     if shipping_code not in seed.SHIPPING_TYPES:
         raise bad_request("Unknown shipping_type %r" % (shipping_code,))
@@ -406,6 +450,138 @@ def clear_calls(state, request):
     return 204, None
 
 
+def _quantity(value, name="quantity"):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise bad_request("%s must be a non-negative integer" % name)
+    return value
+
+
+def _text(raw, key):
+    value = raw.get(key)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise bad_request("%s must be a non-empty string" % key)
+    return value
+
+
+def list_offers(state, request):
+    skus = request.query.csv("sku")
+    offers = state.offers.offers
+    if skus is None:
+        selected = offers.values()
+    else:
+        selected = [offers[sku] for sku in skus if sku in offers]
+    return 200, {"offers": [control_view(offer) for offer in selected]}
+
+
+def put_offer(state, request):
+    body = _body(request)
+    _only(body, {"quantity", "price"}, "offer")
+    offer = state.offers.get(request.params["sku"])
+    if "quantity" in body:
+        offer.quantity = _quantity(body["quantity"])
+    if "price" in body:
+        state.offers.version += 1
+        offer.price = _decimal(body["price"], "price")
+    return 200, control_view(offer)
+
+
+def _added_offer(raw):
+    _only(raw, _OFFER_KEYS, "offer")
+    sku = _text(raw, "sku")
+    if sku is None:
+        raise bad_request("sku is required")
+    if "quantity" not in raw:
+        raise bad_request("quantity is required")
+    state_code = raw.get("state_code", "11")
+    if state_code not in OFFER_STATE_CODES:
+        raise bad_request("Unknown state_code %r" % (state_code,))
+    return {
+        "sku": sku,
+        "quantity": _quantity(raw["quantity"]),
+        "price": _decimal(raw["price"], "price") if "price" in raw else None,
+        "state_code": state_code,
+        "title": _text(raw, "title"),
+        "ean": _text(raw, "ean"),
+        "product_sku": _text(raw, "product_sku"),
+    }
+
+
+def add_offers(state, request):
+    body = _body(request)
+    _only(body, {"offers", "generate"}, "request")
+    if len(body) != 1:
+        raise bad_request("Send either offers or generate")
+    store = state.offers
+    if "generate" in body:
+        spec = body["generate"]
+        _only(spec, _GENERATE_KEYS, "generate")
+        prefix = _text(spec, "prefix")
+        count = spec.get("count")
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise bad_request("count must be an integer")
+        if prefix is None or not 1 <= count <= MAX_GENERATED_OFFERS:
+            raise bad_request(
+                "generate needs a prefix and a count from 1 to %d"
+                % MAX_GENERATED_OFFERS
+            )
+        skus = store.generate(
+            prefix,
+            count,
+            _quantity(spec.get("quantity", 0)),
+            _decimal(spec.get("price", "10.00"), "price"),
+        )
+        return 200, {"created": len(skus), "skus": [skus[0], skus[-1]]}
+    raw_offers = body["offers"]
+    if not isinstance(raw_offers, list) or not raw_offers:
+        raise bad_request("offers must be a non-empty list")
+    wanted = [_added_offer(raw) for raw in raw_offers]  # all checked first
+    skus = [item["sku"] for item in wanted]
+    for sku in skus:
+        if sku in store.offers or skus.count(sku) > 1:
+            raise bad_request("An offer with sku '%s' already exists" % sku)
+    for item in wanted:
+        product = {k: item[k] for k in ("title", "ean", "product_sku") if item[k]}
+        store.add_offer(
+            item["sku"], item["quantity"], item["price"], item["state_code"], **product
+        )
+    return 200, {"created": len(skus), "skus": skus}
+
+
+def _stock_import_view(state, stock_import):
+    return dict(
+        stock_import.status_view(state.shop_id),
+        filename=stock_import.filename,
+        size=stock_import.size,
+    )
+
+
+def list_stock_imports(state, request):
+    imports = state.offers.stock_imports.values()
+    return 200, {"imports": [_stock_import_view(state, i) for i in imports]}
+
+
+def get_stock_import(state, request):
+    stock_import = state.offers.get_stock_import(request.params["import_id"])
+    return 200, dict(
+        _stock_import_view(state, stock_import),
+        header=stock_import.header,
+        lines=state.offers.stock_lines(stock_import),
+    )
+
+
+def list_offer_imports(state, request):
+    imports = state.offers.offer_imports.values()
+    return 200, {"imports": [i.status_view() for i in imports]}
+
+
+def get_offer_import(state, request):
+    offer_import = state.offers.get_offer_import(request.params["import_id"])
+    return 200, dict(
+        offer_import.status_view(),
+        offers=state.offers.offer_import_details(offer_import),
+    )
+
+
 _ROUTES = (
     ("POST", "reset", reset),
     ("GET", "config", get_config),
@@ -422,6 +598,13 @@ _ROUTES = (
     ("DELETE", "faults", clear_faults),
     ("GET", "calls", list_calls),
     ("DELETE", "calls", clear_calls),
+    ("GET", "offers", list_offers),
+    ("POST", "offers", add_offers),
+    ("PUT", "offers/(?P<sku>[^/]+)", put_offer),
+    ("GET", "stock-imports", list_stock_imports),
+    ("GET", "stock-imports/(?P<import_id>[^/]+)", get_stock_import),
+    ("GET", "offer-imports", list_offer_imports),
+    ("GET", "offer-imports/(?P<import_id>[^/]+)", get_offer_import),
 )
 ROUTES = tuple(
     (method, re.compile("/_sandbox/" + path), handler)

@@ -5,7 +5,7 @@ daemon threads) on a loopback address only, serving:
 
 * ``/api/...``: the Mirakl seller operations of ``api`` (A01, PC01, V01, OR04,
   OR11, OR21, OR23, OR24, OR29, OR30, RE01, SH21, SH12, ST01, ST11, ST12,
-  ST23, ST24);
+  ST23, ST24, OF21, OF24, OF02, OF03, OF61, STO01, STO02, STO03);
 * ``/_sandbox/...``: the control API of ``control`` (no authentication).
 
 Every /api/ call goes through, in this order:
@@ -15,7 +15,10 @@ Every /api/ call goes through, in this order:
    method), "method", "path", "query" ({name: value, or list when repeated}),
    "auth" ("valid" | "invalid" | "missing"; the header value itself is never
    stored), "user_agent", "content_type", "body" (parsed JSON, else raw text,
-   else null), "status" (null when the connection was dropped), "fault"}``;
+   else null; a ``multipart/form-data`` body is summed up as ``{"multipart":
+   [{"name", "filename", "content_type", "size" (bytes), "lines", "head"
+   (its first 5 lines, 200 characters each at most)}]}``), "status" (null
+   when the connection was dropped), "fault"}``;
 2. fault injection (``faults``), before anything else is checked;
 3. authentication: the ``Authorization`` header must be the raw API key (no
    ``Bearer``), else 401;
@@ -28,8 +31,11 @@ Error body (Mirakl's real shape is UNCONFIRMED; the sandbox uses this one
 consistently, control API included): ``{"status": <int>, "message":
 "<text>"}`` plus ``"code": "<MACHINE_CODE>"`` when there is a machine code.
 Successful writes answer 204 with no body, except OR04 (200 with its
-``updated_orders``), OR30 (200 with its ``cancelations``), ST01 (201) and
-ST23/ST24 (200 with ``shipment_success`` and ``shipment_errors``).
+``updated_orders``), OR30 (200 with its ``cancelations``), ST01 (201),
+ST23/ST24 (200 with ``shipment_success`` and ``shipment_errors``), and
+STO01/OF24 (201 ``{"import_id"}``). Error reports (STO03, OF03) answer CSV
+(``text/csv`` and ``application/octet-stream``): a handler returns a
+``state.RawAnswer`` for a body that is not JSON.
 
 Each request is logged on the ``mirakl_sandbox`` logger at DEBUG level in one
 line (the command line shows them on stderr; under tests they stay silent).
@@ -49,7 +55,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import api, control
-from .state import SandboxError, SandboxState
+from .offers import multipart_summary
+from .state import RawAnswer, SandboxError, SandboxState
 
 _logger = logging.getLogger("mirakl_sandbox")
 
@@ -88,6 +95,10 @@ class Response:
         return cls(status, body, headers=headers or {})
 
     @classmethod
+    def raw(cls, status, answer):
+        return cls(status, answer.body, answer.content_type)
+
+    @classmethod
     def error(cls, error):
         return cls.json(error.status, error.body(), error.headers)
 
@@ -109,9 +120,13 @@ def _fault_response(fault):
     )
 
 
-def _logged_body(body):
+def _logged_body(body, content_type):
     if not body:
         return None
+    if "multipart/" in (content_type or "").lower():
+        summary = multipart_summary(body, content_type)
+        if summary is not None:
+            return summary
     try:
         return json.loads(body)
     except ValueError:
@@ -204,6 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.refresh()
                 status, payload = handler(state, request)
+            if isinstance(payload, RawAnswer):
+                return Response.raw(status, payload)
             return Response.json(status, payload)
         except SandboxError as error:
             return Response.error(error)
@@ -225,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
                 auth=auth,
                 user_agent=self.headers.get("User-Agent"),
                 content_type=self.headers.get("Content-Type"),
-                body=_logged_body(body),
+                body=_logged_body(body, self.headers.get("Content-Type")),
                 status=None,
                 fault=None,
             )

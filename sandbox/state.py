@@ -151,7 +151,18 @@ Configuration (``DEFAULT_CONFIG``; ``/_sandbox/config``):
 * ``disable_seller_alternative_carrier`` (false): published by PC01
   (``features.disable_seller_alternative_carrier``); OR23, ST01 and ST23
   refuse ``carrier_name``;
-* ``max_page_size`` (100): largest OR11 ``max`` and ST11/ST12 ``limit``.
+* ``max_page_size`` (100): largest OR11 and OF21 ``max`` and ST11/ST12
+  ``limit``;
+* ``seed_offers`` (true): the seed catalogue's offers exist after a reset;
+* ``initial_offer_quantity`` (0): their quantity;
+* ``import_delay_seconds`` (0): how long STO01 and OF24 imports stay
+  ``WAITING`` before they are applied;
+* ``max_offers_per_call`` (10000): most offers one OF24 call takes (sandbox
+  figure, Mirakl's is UNCONFIRMED).
+
+Offers, stock and offer imports live in ``offers.OfferStore``
+(``self.offers``), which describes them; orders take stock from offers and
+refusals and cancellations give it back (see ``offers``).
 """
 
 import copy
@@ -243,9 +254,14 @@ DEFAULT_CONFIG = {
     "details_before_acceptance": True,
     "disable_seller_alternative_carrier": False,
     "max_page_size": 100,
+    "seed_offers": True,
+    "initial_offer_quantity": 0,
+    "import_delay_seconds": 0,
+    "max_offers_per_call": 10000,
 }
 _BOOL_KEYS = frozenset(
     (
+        "seed_offers",
         "partial_acceptance",
         "multi_shipment",
         "details_before_acceptance",
@@ -269,6 +285,14 @@ class SandboxError(Exception):
         if self.code:
             body["code"] = self.code
         return body
+
+
+@dataclass
+class RawAnswer:
+    """A handler's non-JSON answer body (CSV reports): bytes and media type."""
+
+    body: bytes
+    content_type: str
 
 
 def bad_request(message, code=None):
@@ -295,9 +319,14 @@ def validate_config(changes):
                 raise ValueError(
                     "order_tax_mode must be one of %s" % ", ".join(TAX_MODES)
                 )
-        elif key == "max_page_size":
+        elif key in ("max_page_size", "max_offers_per_call"):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError("max_page_size must be a positive integer")
+                raise ValueError("%s must be a positive integer" % key)
+        elif key == "initial_offer_quantity":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(
+                    "initial_offer_quantity must be a non-negative integer"
+                )
         elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ValueError("%s must be a non-negative number" % key)
         if key == "acceptance_window_hours" and value == 0:
@@ -717,6 +746,10 @@ class SandboxState:
         self.shipments = {}  # id -> Shipment, in creation order
         self.shipment_seq = 0
         self.shipment_rng = random.Random("shipments-%s" % self.seed)
+        # offers imports this module: imported here, not at the top
+        from .offers import OfferStore
+
+        self.offers = OfferStore(self)
         now = self.now()
         backlog = self.generator.backlog(
             orders, now, self.config["acceptance_window_hours"]
@@ -804,13 +837,17 @@ class SandboxState:
                 )
             )
         self.orders[order.order_id] = order
+        for line in order.lines:
+            self.offers.take(line.offer_sku, line.quantity)
         return order
 
     def add_raw_order(self, payload):
         """Store an order given as OR11 JSON (replaces an order of the same id,
-        whose shipments are dropped)."""
+        whose shipments are dropped); its live lines take stock from offers."""
         order = RawOrder(payload)
         self.orders[order.order_id] = order
+        for line in order.live_lines():
+            self.offers.take(line.offer_sku, line.remaining_quantity)
         self.shipments = {
             key: shipment
             for key, shipment in self.shipments.items()
@@ -837,6 +874,7 @@ class SandboxState:
         delay = timedelta(seconds=self.config["debit_delay_seconds"])
         for order in self.orders.values():
             if order.state == WAITING_ACCEPTANCE and now >= order.created + window:
+                self._give_back(order.live_lines())
                 order.move(
                     REFUSED,
                     order.created + window,
@@ -854,6 +892,12 @@ class SandboxState:
                 order.customer_debited = moment
                 for line in order.live_lines():
                     line.debited = moment
+        self.offers.process_due(now)
+
+    def _give_back(self, lines):
+        """Refused or cancelled lines: what is left of them returns to offers."""
+        for line in lines:
+            self.offers.give_back(line.offer_sku, line.remaining_quantity)
 
     # === OR21, OR23, OR24, OR04 === #
 
@@ -911,6 +955,7 @@ class SandboxState:
             )
         moment = order.touch(self.now(), live)
         order.acceptance_decision = moment
+        self._give_back(line for line in live if not decisions[line.line_id])
         for line in live:
             line.state = WAITING_DEBIT if decisions[line.line_id] else REFUSED
         order.state = WAITING_DEBIT if any(live_decisions) else REFUSED
@@ -1117,6 +1162,7 @@ class SandboxState:
                 line.amounts, quantity, [c.amounts for c in line.cancelations]
             )
             self._add_cancelation(line, amounts, reason_code, moment)
+            self.offers.give_back(line.offer_sku, quantity)
         self._after_cancelations(order, reason_code, moment)
 
     def _add_cancelation(self, line, amounts, reason_code, moment):
@@ -1153,6 +1199,7 @@ class SandboxState:
                 "ORDER_CANCEL_NOT_ALLOWED",
             )
         if isinstance(order, RawOrder):
+            self._give_back(order.live_lines())
             order.move(CANCELED, self.now(), seed.SHOP_CANCEL_REASON)
         else:
             self.cancel(order_id, None, seed.SHOP_CANCEL_REASON)
@@ -1194,6 +1241,7 @@ class SandboxState:
         for order, line, amounts, reason_code in planned:
             moment = order.touch(now, [line])
             cancelation = self._add_cancelation(line, amounts, reason_code, moment)
+            self.offers.give_back(line.offer_sku, amounts.quantity)
             created.append((line, cancelation))
         for order, _line, _amounts, reason_code in planned:
             if order.state == SHIPPING:

@@ -1022,6 +1022,10 @@ class TestSandboxControl(SandboxHttpCase):
                 "details_before_acceptance": True,
                 "disable_seller_alternative_carrier": False,
                 "max_page_size": 100,
+                "seed_offers": True,
+                "initial_offer_quantity": 0,
+                "import_delay_seconds": 0,
+                "max_offers_per_call": 10000,
             },
         )
         changed = self.control.config(max_page_size=20, partial_acceptance=True)
