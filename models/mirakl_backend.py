@@ -184,13 +184,68 @@ class MiraklBackend(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        return super().create([self._mirakl_normalize_vals(dict(v)) for v in vals_list])
+        backends = super().create(
+            [self._mirakl_normalize_vals(dict(v)) for v in vals_list]
+        )
+        backends._mirakl_sync_shop_crons()
+        return backends
 
     def write(self, vals):
         vals = self._mirakl_normalize_vals(dict(vals))
         if {"api_url", "api_key", "shop_id"} & set(vals):
             vals.setdefault("connection_state", "untested")
-        return super().write(vals)
+        result = super().write(vals)
+        triggers = {"active", "name"}
+        for spec in self._mirakl_shop_crons():
+            triggers.update(spec[3:])
+        if triggers & set(vals):
+            self._mirakl_sync_shop_crons()
+        return result
+
+    def unlink(self):
+        crons = self.env["ir.cron"]
+        for spec in self._mirakl_shop_crons():
+            crons |= self[spec[0]]
+        result = super().unlink()
+        crons.sudo().unlink()
+        return result
+
+    def _mirakl_shop_crons(self):
+        """The scheduled jobs each shop has of its own, one per feature.
+
+        Each is ``(cron field, name pattern, method, interval field (minutes),
+        enabled field)``: the job calls ``method(shop id)`` and is active while
+        the shop and the feature are.
+        """
+        return []
+
+    def _mirakl_sync_shop_crons(self):
+        """Create or update each shop's own jobs from its settings."""
+        model = self.env["ir.model"]._get_id("mirakl.backend")
+        for backend in self:
+            for field, name, method, interval, enabled in self._mirakl_shop_crons():
+                vals = {
+                    "name": name % backend.name,
+                    "interval_number": backend[interval],
+                    "interval_type": "minutes",
+                    "active": backend.active and backend[enabled],
+                }
+                if backend[field]:
+                    backend[field].sudo().write(vals)
+                    continue
+                backend[field] = (
+                    self.env["ir.cron"]
+                    .sudo()
+                    .create(
+                        dict(
+                            vals,
+                            model_id=model,
+                            state="code",
+                            code="model.%s(%d)" % (method, backend.id),
+                            user_id=self.env.ref("base.user_root").id,
+                        )
+                    )
+                )
 
     # === ACTION METHODS === #
 

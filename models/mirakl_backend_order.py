@@ -190,53 +190,16 @@ class MiraklBackend(models.Model):
 
     # === CRUD METHODS === #
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        backends = super().create(vals_list)
-        backends._mirakl_sync_order_cron()
-        return backends
-
-    def write(self, vals):
-        result = super().write(vals)
-        if {"active", "order_import_enabled", "order_import_interval", "name"} & set(
-            vals
-        ):
-            self._mirakl_sync_order_cron()
-        return result
-
-    def unlink(self):
-        crons = self.order_cron_id
-        result = super().unlink()
-        crons.sudo().unlink()
-        return result
-
-    def _mirakl_sync_order_cron(self):
-        """One order-import cron per shop, active only when the shop imports."""
-        model = self.env["ir.model"]._get_id("mirakl.backend")
-        for backend in self:
-            vals = {
-                "name": "Mirakl: import orders of %s" % backend.name,
-                "interval_number": backend.order_import_interval,
-                "interval_type": "minutes",
-                "active": backend.active and backend.order_import_enabled,
-            }
-            if backend.order_cron_id:
-                backend.order_cron_id.sudo().write(vals)
-                continue
-            cron = (
-                self.env["ir.cron"]
-                .sudo()
-                .create(
-                    dict(
-                        vals,
-                        model_id=model,
-                        state="code",
-                        code="model._cron_mirakl_import_orders(%d)" % backend.id,
-                        user_id=self.env.ref("base.user_root").id,
-                    )
-                )
+    def _mirakl_shop_crons(self):
+        return super()._mirakl_shop_crons() + [
+            (
+                "order_cron_id",
+                "Mirakl: import orders of %s",
+                "_cron_mirakl_import_orders",
+                "order_import_interval",
+                "order_import_enabled",
             )
-            backend.order_cron_id = cron
+        ]
 
     # === ACTION METHODS === #
 
@@ -1358,28 +1321,6 @@ class MiraklBackend(models.Model):
         return self._mirakl_switch(
             self.partial_acceptance, self.platform_partial_acceptance
         )
-
-    def _mirakl_free_stock(self, products):
-        """Free quantity per product in the shop's warehouse, less what accepted
-        Mirakl orders not yet released (no picking, so no reservation) need."""
-        context = {"warehouse_id": self.warehouse_id.id} if self.warehouse_id else {}
-        free = {
-            product.id: product.free_qty for product in products.with_context(**context)
-        }
-        groups = self.env["sale.order.line"]._read_group(
-            [
-                ("order_id.mirakl_backend_id.company_id", "=", self.company_id.id),
-                ("order_id.mirakl_acceptance", "in", ("accepted", "to_send")),
-                ("order_id.state", "in", ("draft", "sent")),
-                ("product_id", "in", products.ids),
-                ("mirakl_decision", "=", "accept"),
-            ],
-            ["product_id"],
-            ["product_uom_qty:sum"],
-        )
-        for product, quantity in groups:
-            free[product.id] -= quantity
-        return free
 
     def _mirakl_send_pending_decisions(self, stats, stock_budget):
         """Decide and send what earlier runs could not (failures, fixed stock)."""
