@@ -28,9 +28,13 @@
         "views/sale_order_views.xml",
         "views/stock_picking_views.xml",
         "views/res_config_settings_views.xml",
+        "views/mirakl_offer_import_views.xml",
+        "views/mirakl_offer_views.xml",
+        "views/product_views.xml",
         "wizards/mirakl_order_import_views.xml",
         "wizards/mirakl_order_refuse_views.xml",
         "wizards/mirakl_order_cancel_views.xml",
+        "wizards/mirakl_offer_create_views.xml",
         "views/mirakl_menus.xml",
     ],
 }

@@ -31,6 +31,14 @@ OPERATIONS = {
     "OR29": "Cancel an order",
     "OR30": "Cancel order lines",
     "RE01": "Reasons",
+    "SKU": "SKU check",
+    "STO01": "Stock file",
+    "STO02": "Stock import status",
+    "STO03": "Stock import error report",
+    "OF24": "Send offers",
+    "OF02": "Offer import status",
+    "OF03": "Offer import error report",
+    "OF21": "Compare stock with Mirakl",
 }
 
 ISSUE_CATEGORIES = [

@@ -1,6 +1,7 @@
 from . import mirakl_backend
 from . import mirakl_backend_order
 from . import mirakl_backend_shipment
+from . import mirakl_backend_stock
 from . import mirakl_carrier
 from . import mirakl_reason
 from . import mirakl_shipment
@@ -12,3 +13,6 @@ from . import res_partner
 from . import sale_order
 from . import sale_order_line
 from . import stock_picking
+from . import mirakl_offer
+from . import mirakl_offer_import
+from . import product

@@ -1,0 +1,102 @@
+"""One asynchronous import sent to Mirakl: a stock file (STO01) or an offer
+batch (OF24), followed until Mirakl reports it done (STO02/OF02) and its error
+report read (STO03/OF03).
+
+The import keeps what was sent (the file, or the offers' JSON) so that an
+error report's line numbers can be traced back to offers, and so that support
+can see exactly what Mirakl received.
+"""
+
+import base64
+import json
+
+from odoo import _, api, fields, models
+
+FINISHED_STATUSES = ("COMPLETE", "FAILED")
+
+
+class MiraklOfferImport(models.Model):
+    _name = "mirakl.offer.import"
+    _description = "Mirakl Stock or Offer Import"
+    _order = "id desc"
+    _rec_name = "name"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    backend_id = fields.Many2one(
+        "mirakl.backend", string="Shop", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(
+        related="backend_id.company_id", store=True, index=True
+    )
+    kind = fields.Selection(
+        [("stock", "Stock file (STO01)"), ("offer", "Offers (OF24)")],
+        required=True,
+        readonly=True,
+    )
+    mode = fields.Selection(
+        [
+            ("incremental", "Changes only"),
+            ("full", "Full"),
+            ("manual", "Chosen offers"),
+        ],
+        readonly=True,
+    )
+    mirakl_import_id = fields.Char(string="Mirakl import ID", readonly=True, index=True)
+    state = fields.Selection(
+        [
+            ("sent", "Sent"),
+            ("done", "Complete"),
+            ("error", "Complete with errors"),
+            ("failed", "Failed"),
+        ],
+        default="sent",
+        required=True,
+        readonly=True,
+        index=True,
+    )
+    mirakl_status = fields.Char(string="Mirakl status", readonly=True)
+    reason_status = fields.Text(string="Mirakl reason", readonly=True)
+    sent_date = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    checked_date = fields.Datetime(string="Last checked", readonly=True)
+    finished_date = fields.Datetime(readonly=True)
+    line_count = fields.Integer(string="Lines sent", readonly=True)
+    lines_in_success = fields.Integer(readonly=True)
+    lines_in_error = fields.Integer(readonly=True)
+    offer_ids_json = fields.Text(
+        readonly=True,
+        help="Ids of the offers sent, in the order of the file's lines.",
+    )
+    file = fields.Binary(string="File sent", attachment=True, readonly=True)
+    file_name = fields.Char(readonly=True)
+    error_report = fields.Binary(attachment=True, readonly=True)
+    error_report_name = fields.Char(readonly=True)
+
+    @api.depends("kind", "mirakl_import_id")
+    def _compute_name(self):
+        labels = {"stock": "STO01", "offer": "OF24"}
+        for record in self:
+            record.name = "%s %s" % (
+                labels.get(record.kind, ""),
+                record.mirakl_import_id or _("(not sent)"),
+            )
+
+    # === ACTION METHODS === #
+
+    def action_check(self):
+        """Ask Mirakl for these imports' status now (STO02/OF02)."""
+        for backend in self.backend_id._mirakl_as_operator():
+            imports = self.filtered(lambda i, b=backend: i.backend_id.id == b.id)
+            backend._mirakl_check_imports(imports.sudo().ids)
+        return True
+
+    # === BUSINESS METHODS === #
+
+    def _mirakl_offer_ids(self):
+        self.ensure_one()
+        return json.loads(self.offer_ids_json or "[]")
+
+    @api.model
+    def _mirakl_encode(self, content):
+        if isinstance(content, str):
+            content = content.encode()
+        return base64.b64encode(content)
