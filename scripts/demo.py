@@ -12,12 +12,14 @@
    (``sandbox_catalogue.setup_sandbox_shop``: GBP, UK VAT taxes, a product per
    offer SKU with stock, delivery methods) with a Mirakl shop pointing at the
    sandbox, tests its connection and runs one order import: the waiting
-   orders become quotations and are accepted on Mirakl;
+   orders become quotations and are accepted on Mirakl; every variant is
+   offered on the shop and a full stock push sends its quantity;
 4. serves Odoo on http://localhost:8069 (login admin, password admin) with
    the crons running, until Ctrl-C, then stops the sandbox. The shop's order
    import cron (every minute in the demo, triggered at start) sees the
    accepted orders paid (SHIPPING) and confirms them: pickings appear in the
-   warehouse.
+   warehouse. The shop's stock job (every minute in the demo) sends the
+   quantities that changed since, e.g. after an inventory adjustment.
 """
 # pylint: disable=print-used
 
@@ -67,6 +69,7 @@ with registry.cursor() as cr:
         team_id=env.ref("sales_team.team_sales_department").id,
         user_id=env.ref("base.user_admin").id,
         order_import_interval=1,
+        stock_push_interval=1,
     )
     connection = backend.action_mirakl_test_connection()["params"]
     cr.commit()
@@ -74,7 +77,11 @@ with registry.cursor() as cr:
     if connection["type"] == "success":
         stats = backend._mirakl_import_orders()
         stats["text"] = backend._mirakl_stats_text(stats)
+        cr.commit()
+        stock = backend._mirakl_push_stock(full=True)
+        stats["stock"] = stock["message"]
     backend.order_cron_id._trigger()
+    backend.stock_cron_id._trigger()
     print(json.dumps({"connection": connection, "stats": stats}))
 """
 
@@ -172,6 +179,7 @@ def main(argv=None):
             raise EnvironmentProblem("the demo shop could not connect to the sandbox")
         stats = outcome["stats"]
         print("    First order import: %s." % stats["text"])
+        print("    First stock push: %s" % stats["stock"])
         if stats["error"] or stats["failed"]:
             print(
                 "    Some orders were not imported: see Mirakl > Sync issues.",

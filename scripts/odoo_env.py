@@ -191,6 +191,8 @@ class OdooRun:
         bad = [line for line in text.splitlines() if BAD_LOG_LINE.match(line)]
         if proc.returncode != 0 or bad:
             print(text[-20000:], file=sys.stderr)
+            if bad:
+                print("warning/error lines:", *bad[:20], sep="\n", file=sys.stderr)
             raise SystemExit(
                 "%s failed (exit %s, %d warning/error lines); log above."
                 % (label, proc.returncode, len(bad))

@@ -335,12 +335,15 @@ def _stock(env, backend, products, quantity):
     quants.action_apply_inventory()
 
 
-def setup_sandbox_shop(env, catalogue, *, stock_qty=DEFAULT_STOCK, **backend_vals):
+def setup_sandbox_shop(
+    env, catalogue, *, stock_qty=DEFAULT_STOCK, offers=True, **backend_vals
+):
     """Make the database ready to take the sandbox's orders; return the shop.
 
     :param catalogue: the JSON of ``GET /_sandbox/catalogue``
     :param stock_qty: units of every product in the shop's warehouse (topped
         up to this quantity; 0: no stock)
+    :param offers: offer every variant on the shop (``mirakl.offer``)
     :param backend_vals: values of the ``mirakl.backend`` (``api_url``,
         ``api_key``, ``shop_id``, ``name``...); the company defaults to the
         environment's, the warehouse to the company's first one
@@ -353,4 +356,18 @@ def setup_sandbox_shop(env, catalogue, *, stock_qty=DEFAULT_STOCK, **backend_val
     backend = _shop(env, catalogue, company, carriers, taxes, backend_vals)
     products = env["product.product"].union(*by_sku.values())
     _stock(env, backend, products, stock_qty)
+    if offers:
+        _offers(env, backend, products)
     return backend
+
+
+def _offers(env, backend, products):
+    """One offer per variant on the shop (its SKU: the internal reference)."""
+    Offer = env["mirakl.offer"].with_context(active_test=False)
+    offered = Offer.search([("backend_id", "=", backend.id)]).product_id
+    Offer.create(
+        [
+            {"backend_id": backend.id, "product_id": product.id}
+            for product in products - offered
+        ]
+    )
