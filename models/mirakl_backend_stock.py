@@ -20,6 +20,7 @@ import json
 import logging
 import math
 from collections import defaultdict, namedtuple
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 
@@ -35,6 +36,9 @@ CHUNK_SIZE = 5000
 # Per-offer sync issues filed for one import at most; the rest is summed up in
 # one issue on the import (every offer still shows its own error).
 MAX_OFFER_ISSUES = 100
+# An import Mirakl still reports nothing final about after this long is given
+# up: its lines are sent again by the next push.
+IMPORT_GIVE_UP_HOURS = 24
 
 StockRow = namedtuple(
     "StockRow",
@@ -503,57 +507,64 @@ class MiraklBackend(models.Model):
         issues of problems that are gone are closed.
         """
         Offer = self.env["mirakl.offer"].sudo()
+        cr = self.env.cr
+        missing_text = _(
+            "No SKU: set the variant's internal reference or an SKU override."
+        )
+        shared_text = _(
+            "SKU %(sku)s is used by %(count)s offers of this shop.",
+            sku="%1$s",
+            count="%2$s",
+        )
         for backend in self:
             Offer.flush_model()
-            self.env.cr.execute(
+            # In SQL: memory does not grow with the catalogue.
+            cr.execute(
                 """
-                SELECT id, shop_sku, sku_state, sku_problem
+                WITH counted AS (
+                    SELECT id, shop_sku,
+                           count(*) OVER (PARTITION BY shop_sku) AS n
+                      FROM mirakl_offer
+                     WHERE backend_id = %(backend)s AND active
+                ), wanted AS (
+                    SELECT id,
+                           CASE WHEN shop_sku IS NULL THEN 'missing'
+                                WHEN n > 1 THEN 'duplicate'
+                                ELSE 'ok' END AS state,
+                           CASE WHEN shop_sku IS NULL THEN %(missing)s
+                                WHEN n > 1 THEN format(%(shared)s, shop_sku, n)
+                           END AS problem
+                      FROM counted
+                )
+                UPDATE mirakl_offer o
+                   SET sku_state = w.state, sku_problem = w.problem
+                  FROM wanted w
+                 WHERE o.id = w.id
+                   AND (o.sku_state IS DISTINCT FROM w.state
+                        OR o.sku_problem IS DISTINCT FROM w.problem)
+                RETURNING o.id
+                """,
+                {"backend": backend.id, "missing": missing_text, "shared": shared_text},
+            )
+            if cr.fetchall():
+                Offer.invalidate_model(["sku_state", "sku_problem"])
+            cr.execute(
+                """
+                SELECT shop_sku, array_agg(id ORDER BY id)
                   FROM mirakl_offer
-                 WHERE backend_id = %s AND active
+                 WHERE backend_id = %s AND active AND shop_sku IS NOT NULL
+                 GROUP BY shop_sku
+                HAVING count(*) > 1
                 """,
                 (backend.id,),
             )
-            rows = self.env.cr.fetchall()
-            by_sku = defaultdict(list)
-            missing = []
-            for offer_id, sku, _state, _problem in rows:
-                if sku:
-                    by_sku[sku].append(offer_id)
-                else:
-                    missing.append(offer_id)
-            shared = {sku: ids for sku, ids in by_sku.items() if len(ids) > 1}
-            wanted = {}
-            for offer_id in missing:
-                wanted[offer_id] = (
-                    "missing",
-                    _(
-                        "No SKU: set the variant's internal reference or an SKU "
-                        "override."
-                    ),
-                )
-            for sku, ids in shared.items():
-                for offer_id in ids:
-                    wanted[offer_id] = (
-                        "duplicate",
-                        _(
-                            "SKU %(sku)s is used by %(count)s offers of this shop.",
-                            sku=sku,
-                            count=len(ids),
-                        ),
-                    )
-            changes = defaultdict(list)
-            for offer_id, _sku, state, problem in rows:
-                new_state, new_problem = wanted.get(offer_id, ("ok", None))
-                if (state or "ok", problem or None) != (new_state, new_problem):
-                    changes[new_state, new_problem].append(offer_id)
-            for (state, problem), ids in changes.items():
-                self.env.cr.execute(
-                    "UPDATE mirakl_offer SET sku_state = %s, sku_problem = %s "
-                    "WHERE id = ANY(%s)",
-                    (state, problem, ids),
-                )
-            if changes:
-                Offer.invalidate_model(["sku_state", "sku_problem"])
+            shared = dict(cr.fetchall())
+            cr.execute(
+                "SELECT id FROM mirakl_offer "
+                "WHERE backend_id = %s AND active AND shop_sku IS NULL ORDER BY id",
+                (backend.id,),
+            )
+            missing = [row[0] for row in cr.fetchall()]
             backend._mirakl_file_sku_issues(shared, missing)
 
     def _mirakl_file_sku_issues(self, shared, missing):
@@ -778,6 +789,10 @@ class MiraklBackend(models.Model):
             record=record,
         )
         if not ok:
+            if record.sent_date < fields.Datetime.now() - timedelta(
+                hours=IMPORT_GIVE_UP_HOURS
+            ):
+                self._mirakl_give_up_import(record, self._mirakl_explain(status))
             return False
         mirakl_status = status.get("status")
         vals = {
@@ -827,6 +842,33 @@ class MiraklBackend(models.Model):
         self._mirakl_commit()
         return True
 
+    def _mirakl_give_up_import(self, record, reason):
+        """An import Mirakl has not reported on for too long: its lines count
+        as rejected, so the next incremental push sends them again."""
+        message = _(
+            "Mirakl gave no final status for %(name)s within %(hours)s hours "
+            "(%(reason)s); its lines will be sent again.",
+            name=record.name,
+            hours=IMPORT_GIVE_UP_HOURS,
+            reason=reason,
+        )
+        offer_ids = record._mirakl_offer_ids()
+        self._mirakl_apply_import(record, dict.fromkeys(offer_ids, message), file=False)
+        # No quantity is -1: the next incremental push sends these lines again.
+        self.env.cr.execute(
+            "UPDATE mirakl_offer SET pending_quantity = -1 "
+            "WHERE id = ANY(%s) AND push_state = 'error' AND push_error = %s",
+            (offer_ids, message),
+        )
+        self.env["mirakl.offer"].invalidate_model(["pending_quantity"])
+        record.write(
+            {
+                "state": "failed",
+                "reason_status": message,
+                "finished_date": fields.Datetime.now(),
+            }
+        )
+
     def _mirakl_report_errors(self, record, report):
         """{offer id: message} of an import's error-report lines.
 
@@ -871,9 +913,9 @@ class MiraklBackend(models.Model):
             )
         return errors
 
-    def _mirakl_apply_import(self, record, errors):
+    def _mirakl_apply_import(self, record, errors, file=True):
         """Store a finished import's outcome on its offers, file and close the
-        offers' sync issues."""
+        offers' sync issues (``file=False``: store only)."""
         cr = self.env.cr
         Offer = self.env["mirakl.offer"].sudo()
         Offer.flush_model()
@@ -926,6 +968,8 @@ class MiraklBackend(models.Model):
                 (error_ids, [errors[oid] for oid in error_ids], record.id),
             )
         Offer.invalidate_model()
+        if not file:
+            return
         operation = "STO01" if record.kind == "stock" else "OF24"
         Issue = self.env["mirakl.sync.issue"].sudo()
         if ok_ids:
@@ -986,11 +1030,20 @@ class MiraklBackend(models.Model):
             else:
                 product_prices = {p.id: p.lst_price for p in products}
                 currency = self.company_id.currency_id
+            included = self.platform_order_tax_mode != "TAX_EXCLUDED"
             for offer in group:
-                prices[offer.id] = (
-                    currency.round(product_prices.get(offer.product_id.id, 0.0)),
-                    currency,
-                )
+                product = offer.product_id
+                price = product_prices.get(product.id, 0.0)
+                if included:
+                    # A TAX_INCLUDED platform shows the price the customer
+                    # pays: add the product's price-excluded sale taxes.
+                    taxes = product.taxes_id.filtered(
+                        lambda t: t.company_id in (self.company_id, t.browse())
+                    )
+                    price = taxes.compute_all(
+                        price, currency=currency, product=product
+                    )["total_included"]
+                prices[offer.id] = (currency.round(price), currency)
         return prices
 
     def _mirakl_offer_body(self, offer, price, quantity):

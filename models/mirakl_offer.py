@@ -230,6 +230,16 @@ class MiraklOffer(models.Model):
             (backends | self.backend_id)._mirakl_check_skus()
         return result
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_on_mirakl(self):
+        if any(offer.export_state != "new" for offer in self):
+            raise UserError(
+                _(
+                    "These offers were sent to Mirakl: archive them instead, so "
+                    "that they are deleted there too."
+                )
+            )
+
     def unlink(self):
         backends = self.backend_id
         result = super().unlink()

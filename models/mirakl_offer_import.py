@@ -9,10 +9,13 @@ can see exactly what Mirakl received.
 
 import base64
 import json
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 
 FINISHED_STATUSES = ("COMPLETE", "FAILED")
+# Finished imports (and the files they keep) are deleted after this many days.
+KEEP_DAYS = 30
 
 
 class MiraklOfferImport(models.Model):
@@ -79,6 +82,12 @@ class MiraklOfferImport(models.Model):
                 labels.get(record.kind, ""),
                 record.mirakl_import_id or _("(not sent)"),
             )
+
+    @api.autovacuum
+    def _gc_finished_imports(self):
+        """Finished imports older than ``KEEP_DAYS`` go (with their files)."""
+        limit = fields.Datetime.now() - timedelta(days=KEEP_DAYS)
+        self.search([("state", "!=", "sent"), ("sent_date", "<", limit)]).unlink()
 
     # === ACTION METHODS === #
 

@@ -1,9 +1,12 @@
 """Catalogue and stock: SKU checks, quantities, stock files (STO01/02/03),
 offers (OF24/OF02/OF03) and drift (OF21), against the sandbox over HTTP."""
 
+from datetime import timedelta
+
 import psycopg2
 
 from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -322,6 +325,27 @@ class TestStockPush(StockCommon):
         self.assertEqual(self.offers[0].pushed_quantity, 4)
         self.assertEqual(set(self.offers.mapped("push_state")), {"done"})
 
+    def test_import_without_final_status_is_given_up_and_resent(self):
+        self.set_stock(self.offers[0].product_id, 2)
+        self.control.config(import_delay_seconds=600)
+        self.push(full=True)
+        record = self.env["mirakl.offer.import"].search([], limit=1)
+        self.control.fault("500", operation="STO02", count=100)
+        self.backend._mirakl_check_imports()
+        self.assertEqual(record.state, "sent")  # a failed check is not the end
+        self.assertEqual(self.open_issues(operation="STO02").res_id, record.id)
+        record.sent_date = record.sent_date - timedelta(hours=25)
+        self.backend._mirakl_check_imports()
+        self.offers.invalidate_recordset()
+        self.assertEqual(record.state, "failed")
+        self.assertEqual(set(self.offers.mapped("push_state")), {"error"})
+        self.control.clear_faults()
+        self.control.config(import_delay_seconds=0)
+        self.push()
+        self.assertEqual(len(self.stock_lines()), len(self.offers))
+        self.assertEqual(set(self.offers.mapped("push_state")), {"done"})
+        self.assertEqual(self.offers[0].pushed_quantity, 2)
+
     def test_refused_file_is_an_issue_and_retry_sends_it(self):
         self.control.fault("500", operation="STO01", count=10)
         result = self.push(full=True)
@@ -495,6 +519,19 @@ class TestOfferExport(StockCommon):
         self.assertNotIn(gone.shop_sku, self.sandbox_offers())
         gone.invalidate_recordset()
         self.assertEqual(gone.export_state, "new")
+
+    def test_price_excluding_vat_is_sent_with_vat_and_sent_offers_are_kept(self):
+        offer = self.offers[0]
+        offer.product_id.taxes_id = self.taxes[20.0, False]
+        self.backend._mirakl_export_offers(offer_ids=offer.ids, force=True)
+        (sent,) = self.offer_calls()
+        expected = round(offer.product_id.lst_price * 0.9 * 1.2, 2)
+        self.assertEqual(sent[0]["price"], expected)
+        offer.invalidate_recordset()
+        self.assertEqual(offer.export_state, "done")
+        with self.assertRaises(UserError):
+            offer.unlink()
+        self.offers[1].unlink()  # never sent: may go
 
     def test_pricelist_in_another_currency_is_refused(self):
         eur = self.env.ref("base.EUR")
