@@ -20,6 +20,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 import psycopg2
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo import _, api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -293,7 +294,19 @@ class MiraklBackend(models.Model):
         return self.env.cr.fetchone()[0]
 
     def _mirakl_unlock(self):
-        self.env.cr.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self.id))
+        self._mirakl_release_session_lock(LOCK_CLASS)
+
+    def _mirakl_release_session_lock(self, lock_class):
+        """Release a session-level advisory lock, even after a failed query.
+
+        Connections go back to a pool: a lock left behind would block the
+        shop until the connection closes. A transaction broken by an error is
+        rolled back first (it could not be committed anyway).
+        """
+        cr = self.env.cr
+        if cr._cnx.get_transaction_status() == TRANSACTION_STATUS_INERROR:
+            cr.rollback()
+        cr.execute("SELECT pg_advisory_unlock(%s, %s)", (lock_class, self.id))
 
     def _mirakl_lock_order(self, order_id):
         """Claim this Mirakl order for the current transaction.

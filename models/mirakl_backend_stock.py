@@ -633,9 +633,7 @@ class MiraklBackend(models.Model):
         return self.env.cr.fetchone()[0]
 
     def _mirakl_unlock_stock(self):
-        self.env.cr.execute(
-            "SELECT pg_advisory_unlock(%s, %s)", (STOCK_LOCK_CLASS, self.id)
-        )
+        self._mirakl_release_session_lock(STOCK_LOCK_CLASS)
 
     def _mirakl_busy(self):
         return {

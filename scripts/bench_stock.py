@@ -2,17 +2,18 @@
 """Benchmark: the connector's stock computation and push at 5,000 and 50,000 SKUs.
 
     python3 scripts/bench_stock.py [--sizes 5000,50000] [--db mirakl_bench_stock]
-                                   [--keep-db]
+                                   [--keep-db] [--profile]
 
 A script, not a test. It
 
 1. creates a fresh database (dropping an older one of the same name) and
    installs mirakl_connector;
-2. runs one Python process inside Odoo that starts the Mirakl sandbox in
-   process, and for each size N creates N storable products with an internal
-   reference, their stock (one quant each in the shop's warehouse, 0 to 40
-   units, seeded), one offer each on a shop, and the same N offers on the
-   sandbox (set-up, not measured);
+2. starts the Mirakl sandbox in a process of its own (so that the figures
+   are Odoo's alone) and, in one Python process inside Odoo, for each size N
+   creates N storable products with an internal reference, their stock (one
+   quant each in the shop's warehouse, 0 to 40 units, seeded), one offer each
+   on a shop, and the same N offers on the sandbox, then ANALYZEs the
+   database as autovacuum would (set-up, not measured);
 3. measures in the same run, twice each in a palindromic order (Odoo,
    connector, connector, Odoo):
    - Odoo's own bulk free-quantity read of the same products
@@ -21,8 +22,8 @@ A script, not a test. It
    - the connector's computation of every offer's quantity to push
      (``_mirakl_stock_chunks``: free quantity, unreleased Mirakl orders,
      buffer, cap, SKU state), cache cleared first;
-   then the full push (computation, files, STO01 calls, the sandbox parsing
-   them, STO02 and the offers' update), its peak Python memory (a second full
+   then the full push (computation, files, STO01 calls and the sandbox's
+   answers, STO02 and the offers' update), its peak Python memory (a second full
    push under ``tracemalloc``), and an incremental push after 1 % of the
    quantities changed;
 4. prints, per size, the times, the ratio connector/Odoo, the HTTP calls per
@@ -33,6 +34,9 @@ A script, not a test. It
 # pylint: disable=print-used
 
 import argparse
+import cProfile
+import io
+import pstats
 import random
 import subprocess
 import sys
@@ -59,7 +63,7 @@ CREATE_BATCH = 2000
 class Bench:
     """The measured run, inside one Odoo process (``--inner``)."""
 
-    def __init__(self, cfg, db, sizes, logfile):
+    def __init__(self, cfg, db, sizes, logfile, profile=False):
         # pylint: disable=import-outside-toplevel
         import odoo
 
@@ -70,8 +74,10 @@ class Bench:
         odoo.netsvc.init_logger()
         self.registry = odoo.modules.registry.Registry(db)
         self.sizes = sizes
+        self.profile = profile
         self.rng = random.Random(11)
         self.sandbox = None
+        self.sandbox_url = None
         self.http = None
 
     def env(self, cr):
@@ -82,14 +88,15 @@ class Bench:
 
     def control(self, method, path, **kwargs):
         response = self.http.request(
-            method, "%s/_sandbox/%s" % (self.sandbox.url, path), timeout=600, **kwargs
+            method, "%s/_sandbox/%s" % (self.sandbox_url, path), timeout=600, **kwargs
         )
         response.raise_for_status()
         return response.json() if response.content else None
 
     def calls(self):
-        with self.sandbox.state.lock:
-            return Counter(call["operation"] for call in self.sandbox.state.calls)
+        return Counter(
+            call["operation"] for call in self.control("GET", "calls")["calls"]
+        )
 
     # --- set-up (not measured) ---
 
@@ -136,7 +143,7 @@ class Bench:
                 {
                     "name": "Bench shop %d" % size,
                     "company_id": company.id,
-                    "api_url": self.sandbox.url,
+                    "api_url": self.sandbox_url,
                     "api_key": API_KEY,
                     "shop_id": str(SHOP_ID),
                     "warehouse_id": warehouse.id,
@@ -152,6 +159,9 @@ class Bench:
                 )
                 env.invalidate_all()
             cr.commit()
+        # Planner statistics as autovacuum keeps them on a live database.
+        with self.registry.cursor() as cr:
+            cr.execute("ANALYZE")
         for start in range(0, size, 10000):
             self.control(
                 "POST",
@@ -183,14 +193,25 @@ class Bench:
             assert len(values) == len(product_ids)
             return elapsed
 
-    def connector_compute(self, backend_id):
+    def connector_compute(self, backend_id, profile=False):
         with self.registry.cursor() as cr:
             env = self.env(cr)
             backend = env["mirakl.backend"].browse(backend_id)
             env.invalidate_all()
+            profiler = cProfile.Profile() if profile else None
             started = time.perf_counter()
+            if profiler:
+                profiler.enable()
             rows = sum(len(chunk) for chunk in backend._mirakl_stock_chunks())
+            if profiler:
+                profiler.disable()
             elapsed = time.perf_counter() - started
+            if profiler:
+                out = io.StringIO()
+                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
+                    25
+                )
+                print(out.getvalue())
             return elapsed, rows
 
     def push(self, backend_id, full, trace=False):
@@ -252,6 +273,8 @@ class Bench:
             if rows != size:
                 raise SystemExit("computed %d rows for %d offers" % (rows, size))
         odoo_times.append(self.odoo_read(product_ids, warehouse_id))
+        if self.profile:
+            self.connector_compute(backend_id, profile=True)
         odoo, connector = sum(odoo_times) / 2, sum(connector_times) / 2
         print(
             "  Odoo free_qty read        %8.3f s  (%s)"
@@ -307,20 +330,26 @@ class Bench:
         # pylint: disable=import-outside-toplevel
         import requests
 
-        from sandbox import SandboxServer
-
-        self.sandbox = SandboxServer(
-            API_KEY, shop_id=SHOP_ID, port=0, config={"seed_offers": False}
-        ).start()
-        self.http = requests.Session()
+        # In its own process: the figures are Odoo's alone (time and memory).
+        self.sandbox = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--api-key", API_KEY, "--orders", "0"],
+            cwd=str(REPO_ROOT),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         problems = []
         ratios = {}
         try:
+            self.sandbox_url = self.sandbox.stdout.readline().split()[-1]
+            self.http = requests.Session()
+            self.control("POST", "reset", json={"config": {"seed_offers": False}})
             for index, size in enumerate(self.sizes):
                 ratios[size], found = self.run_size(size, index)
                 problems += found
         finally:
-            self.sandbox.stop()
+            self.sandbox.terminate()
+            self.sandbox.wait(30)
         print(
             "\nratio connector/Odoo: %s"
             % ", ".join("%d SKUs %.2f" % kv for kv in ratios.items())
@@ -344,12 +373,15 @@ def main(argv=None):
     parser.add_argument("--sizes", default="5000,50000")
     parser.add_argument("--db", default="mirakl_bench_stock")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the computation too"
+    )
     parser.add_argument("--inner", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     if args.inner:
         cfg, db, logfile = args.inner
-        return Bench(cfg, db, sizes, logfile).run()
+        return Bench(cfg, db, sizes, logfile, profile=args.profile).run()
     try:
         odoo_python_check()
     except EnvironmentProblem as exc:
@@ -370,6 +402,8 @@ def main(argv=None):
             args.db,
             str(run.tmp / "bench.log"),
         ]
+        if args.profile:
+            cmd.append("--profile")
         return subprocess.run(cmd, check=False).returncode
     except EnvironmentProblem as exc:
         print("scripts/bench_stock.py: %s" % exc, file=sys.stderr)
