@@ -50,7 +50,6 @@ import pstats
 import random
 import re
 import resource
-import subprocess
 import sys
 import threading
 import time
@@ -59,13 +58,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_env import (
-    MODULE,
-    REPO_ROOT,
-    EnvironmentProblem,
-    OdooRun,
-    odoo_python_check,
-)
+from odoo_env import REPO_ROOT, run_benchmark
 
 TARGET = 1.25
 API_KEY = "bench-sandbox-key"
@@ -628,42 +621,10 @@ def main(argv=None):
         cfg, db, logfile = args.inner
         bench = Bench(cfg, db, args.orders, args.seed, logfile)
         return bench.run(profile=args.profile)
-    try:
-        odoo_python_check()
-    except EnvironmentProblem as exc:
-        print("scripts/bench_orders.py: %s" % exc, file=sys.stderr)
-        return 2
-    run = OdooRun(args.db)
-    try:
-        print("creating database %s and installing %s..." % (args.db, MODULE))
-        run.drop_db()
-        run.run_odoo_checked(["-d", args.db, "-i", MODULE], "install")
-        logfile = run.tmp / "bench.log"
-        cmd = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--orders",
-            str(args.orders),
-            "--seed",
-            str(args.seed),
-            "--inner",
-            str(run.config_path),
-            args.db,
-            str(logfile),
-        ]
-        if args.profile:
-            cmd.append("--profile")
-        return subprocess.run(cmd, check=False).returncode
-    except EnvironmentProblem as exc:
-        print("scripts/bench_orders.py: %s" % exc, file=sys.stderr)
-        return 2
-    finally:
-        if not args.keep_db:
-            try:
-                run.drop_db()
-            except EnvironmentProblem as exc:
-                print("could not drop %s: %s" % (args.db, exc), file=sys.stderr)
-        run.cleanup()
+    inner = ["--orders", str(args.orders), "--seed", str(args.seed)]
+    if args.profile:
+        inner.append("--profile")
+    return run_benchmark(__file__, args.db, args.keep_db, inner)
 
 
 if __name__ == "__main__":

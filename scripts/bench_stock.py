@@ -47,13 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_env import (
-    MODULE,
-    REPO_ROOT,
-    EnvironmentProblem,
-    OdooRun,
-    odoo_python_check,
-)
+from odoo_env import REPO_ROOT, run_benchmark
 
 API_KEY = "bench-sandbox-key"
 SHOP_ID = 2001
@@ -382,39 +376,8 @@ def main(argv=None):
     if args.inner:
         cfg, db, logfile = args.inner
         return Bench(cfg, db, sizes, logfile, profile=args.profile).run()
-    try:
-        odoo_python_check()
-    except EnvironmentProblem as exc:
-        print("scripts/bench_stock.py: %s" % exc, file=sys.stderr)
-        return 2
-    run = OdooRun(args.db)
-    try:
-        print("creating database %s and installing %s..." % (args.db, MODULE))
-        run.drop_db()
-        run.run_odoo_checked(["-d", args.db, "-i", MODULE], "install")
-        cmd = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--sizes",
-            args.sizes,
-            "--inner",
-            str(run.config_path),
-            args.db,
-            str(run.tmp / "bench.log"),
-        ]
-        if args.profile:
-            cmd.append("--profile")
-        return subprocess.run(cmd, check=False).returncode
-    except EnvironmentProblem as exc:
-        print("scripts/bench_stock.py: %s" % exc, file=sys.stderr)
-        return 2
-    finally:
-        if not args.keep_db:
-            try:
-                run.drop_db()
-            except EnvironmentProblem as exc:
-                print("could not drop %s: %s" % (args.db, exc), file=sys.stderr)
-        run.cleanup()
+    inner = ["--sizes", args.sizes] + (["--profile"] if args.profile else [])
+    return run_benchmark(__file__, args.db, args.keep_db, inner)
 
 
 if __name__ == "__main__":

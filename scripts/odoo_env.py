@@ -198,3 +198,34 @@ class OdooRun:
                 % (label, proc.returncode, len(bad))
             )
         return text
+
+
+def run_benchmark(script, db, keep_db, args):
+    """Outer half of a benchmark script: a fresh database ``db`` with the
+    module installed, then ``script args --inner CONFIG DB LOGFILE`` in a new
+    Python process (the measured run), then the database dropped unless
+    ``keep_db``. Returns the exit code (2: the environment is not usable)."""
+    name = "scripts/%s" % Path(script).name
+    try:
+        odoo_python_check()
+    except EnvironmentProblem as exc:
+        print("%s: %s" % (name, exc), file=sys.stderr)
+        return 2
+    run = OdooRun(db)
+    try:
+        print("creating database %s and installing %s..." % (db, MODULE))
+        run.drop_db()
+        run.run_odoo_checked(["-d", db, "-i", MODULE], "install")
+        cmd = [sys.executable, str(Path(script).resolve()), *args, "--inner"]
+        cmd += [str(run.config_path), db, str(run.tmp / "bench.log")]
+        return subprocess.run(cmd, check=False).returncode
+    except EnvironmentProblem as exc:
+        print("%s: %s" % (name, exc), file=sys.stderr)
+        return 2
+    finally:
+        if not keep_db:
+            try:
+                run.drop_db()
+            except EnvironmentProblem as exc:
+                print("could not drop %s: %s" % (db, exc), file=sys.stderr)
+        run.cleanup()
