@@ -43,6 +43,11 @@ documented shape. Imports (STO01, OF24) are asynchronous: their status
 (STO02, OF02) and error report (STO03, OF03, CSV text read by
 :func:`.offers.parse_error_report`) are read afterwards.
 
+Payout data (TL02, SBC11, IV01, IV02) is read-only: transaction lines and
+billing cycles are seek-paginated (pages up to 2000 and 1000), accounting
+documents offset-paginated (up to 100); IV02 returns the document file's
+bytes.
+
 Uploads (STO01) are ``multipart/form-data`` bodies built here; logs and
 error excerpts show the file's name, size and first lines only. Report
 downloads return the raw text (``raw=True`` in :meth:`MiraklClient.request`).
@@ -87,6 +92,10 @@ _logger = logging.getLogger(__name__)
 
 # Lines of an uploaded file shown in logs and error excerpts.
 UPLOAD_EXCERPT_LINES = 5
+# Largest pages of the payout reads (TL02, SBC11 ``limit``; IV01 ``max``).
+TL02_MAX_LIMIT = 2000
+SBC11_MAX_LIMIT = 1000
+IV01_MAX_PAGE_SIZE = 100
 
 _STATUS_ERRORS = {
     401: MiraklAuthError,
@@ -1021,6 +1030,138 @@ class MiraklClient:
             raise self._shape_error("OF61", path, "an offer state without code", states)
         return states
 
+    # === PAYOUT DATA (TL02, SBC11, IV01, IV02) === #
+
+    def iter_transaction_lines(
+        self, seller_billing_cycle_id=None, page_size=TL02_MAX_LIMIT, **filters
+    ):
+        """TL02 ``GET /api/sellerpayment/transactions_logs``: transaction lines.
+
+        Seek pagination, lazily (``data``, ``next_page_token``).
+        ``seller_billing_cycle_id`` is one id or an iterable of ids (at most
+        100); ``filters`` are TL02 parameters sent as given (``payment_state``,
+        ``transaction_type``, ``order_id``, ``order_line_id``,
+        ``last_updated_from``, ``date_created_from``, ``date_created_to``,
+        ``accounting_document_number``, ``sort``...): a list, tuple or set
+        becomes a repeated parameter, datetimes ISO-8601 UTC. ``page_size``
+        is at most 2000. Each line has ``id``, ``type``, ``amount`` (signed:
+        a credit to the seller is positive), ``amount_credited``,
+        ``amount_debited``, ``balance``, ``currency_iso_code``,
+        ``date_created``, ``last_updated``, ``payment_state``,
+        ``seller_billing_cycle_id``, ``accounting_document_id``,
+        ``accounting_document_number`` and ``entities`` (``order``,
+        ``order_line``, ``refund``, ``order_tax``, ``shop_tax``,
+        ``manual_accounting_document``...). Never infer a sign from the type.
+
+        :raises MiraklProtocolError: a page without a ``data`` list, or a line
+            that is not an object with ``id``, ``type`` and ``amount``
+        """
+        _check_page_size(page_size, TL02_MAX_LIMIT)
+        params = {
+            key: _list_param(value)
+            for key, value in filters.items()
+            if value is not None
+        }
+        if seller_billing_cycle_id is not None:
+            params["seller_billing_cycle_id"] = _list_param(seller_billing_cycle_id)
+        path = "/api/sellerpayment/transactions_logs"
+        return self._checked_items(
+            self.iter_seek(path, "TL02", params, page_size),
+            "TL02",
+            path,
+            ("id", "type", "amount"),
+        )
+
+    def iter_billing_cycles(self, page_size=SBC11_MAX_LIMIT, **filters):
+        """SBC11 ``GET /api/seller-billing-cycles``: billing cycles (payouts).
+
+        Seek pagination, lazily. ``filters``: ``id``, ``pay_out_state``
+        (Mirakl's default ``TO_PAY``, ``FAILED``, ``PAID``), ``start_date``,
+        ``end_date`` (creation), ``currency``... (lists become repeated
+        parameters). ``page_size`` is at most 1000. Each cycle has ``id``,
+        ``date_created``, ``currency_iso_code``, ``payment_voucher_number``,
+        ``amount_transferred_to_seller``, ``amount_transferred_to_operator``,
+        ``pay_out {state, reference, transaction_date, failure_reason}``,
+        ``pay_out_psp_code`` and ``summary`` (signed ``total_*`` figures).
+
+        :raises MiraklProtocolError: a page without a ``data`` list, or a
+            cycle that is not an object with ``id`` and
+            ``amount_transferred_to_seller``
+        """
+        _check_page_size(page_size, SBC11_MAX_LIMIT)
+        params = {
+            key: _list_param(value)
+            for key, value in filters.items()
+            if value is not None
+        }
+        path = "/api/seller-billing-cycles"
+        return self._checked_items(
+            self.iter_seek(path, "SBC11", params, page_size),
+            "SBC11",
+            path,
+            ("id", "amount_transferred_to_seller"),
+        )
+
+    def iter_accounting_documents(
+        self,
+        document_type="ALL",
+        seller_billing_cycle_id=None,
+        page_size=IV01_MAX_PAGE_SIZE,
+    ):
+        """IV01 ``GET /api/invoices``: accounting documents, offset-paginated.
+
+        ``document_type`` is ``ALL`` (default here; Mirakl's own default is
+        ``AUTO_INVOICE``), ``AUTO_INVOICE``, ``MANUAL_INVOICE`` or
+        ``MANUAL_CREDIT``; ``seller_billing_cycle_id`` one id or an iterable
+        (repeated parameter). ``page_size`` is at most 100. Each document has
+        ``invoice_id``, ``type``, ``state``, ``issue_date``,
+        ``total_amount_excl_taxes``, ``total_amount_incl_taxes``,
+        ``total_taxes [{code, amount}]``, ``details``, ``payment`` and, for
+        an AUTO_INVOICE, ``seller_billing_cycle_id`` and ``summary``
+        (``amount_transferred``...).
+
+        :raises MiraklProtocolError: a page without ``invoices`` or
+            ``total_count``, or a document that is not an object with
+            ``type``
+        """
+        _check_page_size(page_size, IV01_MAX_PAGE_SIZE)
+        params = {"type": document_type}
+        if seller_billing_cycle_id is not None:
+            params["seller_billing_cycle_id"] = _list_param(seller_billing_cycle_id)
+        return self._checked_items(
+            self.iter_offset("/api/invoices", "IV01", "invoices", params, page_size),
+            "IV01",
+            "/api/invoices",
+            ("type",),
+        )
+
+    def download_accounting_document(self, document_id):
+        """IV02 ``GET /api/invoices/{accounting_document_id}``: the file.
+
+        :param document_id: the document's ``invoice_id`` (TL02
+            ``accounting_document_id``)
+        :return: the file's bytes as served (a PDF on the sandbox)
+        :raises MiraklNotFoundError: unknown document
+        :raises MiraklProtocolError: an empty answer
+        """
+        path = "/api/invoices/%s" % _segment(document_id)
+        content = self.request("GET", path, "IV02", raw=True)
+        if not content:
+            raise self._shape_error("IV02", path, "empty document", None)
+        return content
+
+    def _checked_items(self, items, operation, path, keys):
+        """Yield ``items``, each of which must be a dict with ``keys``."""
+        for item in items:
+            if not isinstance(item, dict) or any(key not in item for key in keys):
+                raise self._shape_error(
+                    operation,
+                    path,
+                    "an element without %s" % ", ".join(keys),
+                    item,
+                )
+            yield item
+
     def _import_id(self, answer, operation, path, method, kind):
         """The ``import_id`` of an STO01 (str) or OF24 (int) answer."""
         value = answer.get("import_id") if isinstance(answer, dict) else None
@@ -1315,13 +1456,19 @@ def _check_api_key(api_key):
     return key
 
 
-def _check_page_size(page_size):
-    """Refuse a page size Mirakl would refuse (1 to ``MAX_PAGE_SIZE``)."""
-    if not 1 <= page_size <= const.MAX_PAGE_SIZE:
+def _check_page_size(page_size, maximum=const.MAX_PAGE_SIZE):
+    """Refuse a page size Mirakl would refuse (1 to ``maximum``)."""
+    if not 1 <= page_size <= maximum:
         raise ValueError(
-            "page_size must be between 1 and %d, got %r"
-            % (const.MAX_PAGE_SIZE, page_size)
+            "page_size must be between 1 and %d, got %r" % (maximum, page_size)
         )
+
+
+def _list_param(value):
+    """A query value: an iterable that is not a string becomes a list."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    return value
 
 
 def _pairs(params):

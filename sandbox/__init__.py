@@ -16,7 +16,8 @@ or from the repository root: ``python3 -m sandbox --api-key k --orders 3``.
 Modules: ``server`` (HTTP, auth, call log, fault application,
 ``SandboxServer``), ``api`` (the Mirakl endpoints), ``control`` (the
 ``/_sandbox`` control API), ``state`` (store, clock, order workflow),
-``views`` (JSON shapes), ``amounts`` (every money computation), ``seed``
+``views`` (JSON shapes), ``amounts`` (every money computation), ``billing``
+(payout data and refunds), ``seed``
 (catalogue, customers, order generator), ``faults`` (fault injection).
 """
 

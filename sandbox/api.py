@@ -31,6 +31,11 @@ STO01       POST    /api/offers/stock/imports             201 ``import_id``
 STO02       GET     /api/offers/stock/imports/{id}/status 200 import status
 STO03       GET     /api/offers/stock/imports/{id}/       200 CSV
                     error_report                          (``text/csv``)
+TL02        GET     /api/sellerpayment/transactions_logs  200 seek paging
+SBC11       GET     /api/seller-billing-cycles            200 seek paging
+IV01        GET     /api/invoices                         200 offset paging
+IV02        GET     /api/invoices/{accounting_document_id} 200 PDF (octet-
+                                                          stream)
 ==========  ======  ====================================  ===================
 
 Errors (the server module describes the body): malformed query parameters
@@ -104,6 +109,26 @@ Mirakl product SKU); ``favorite=true`` matches nothing, the pricing
 parameters are ignored. OF61 lists ``offers.OFFER_STATES`` (``active`` and
 ``locale`` accepted, ignored).
 
+Payout data (``billing`` describes the objects). TL02: seek paging,
+``limit`` 1..2000 (default 10), tokens carrying the first call's filters;
+filters ``seller_billing_cycle_id``, ``payment_state`` (unknown states 400),
+``transaction_type`` (any value), ``order_id``, ``order_line_id`` (repeated
+or comma-separated, at most 100 each), ``accounting_document_id``,
+``accounting_document_number``, ``last_updated_from``,
+``date_created_from``/``_to``, ``transaction_date_from``/``_to`` (inclusive);
+other documented parameters are accepted and ignored; ``sort``
+``dateCreated,DESC`` (default, as Mirakl), ``dateCreated,ASC``,
+``lastUpdated,ASC`` or ``lastUpdated,DESC`` (ties in creation order). SBC11:
+seek paging, ``limit`` 1..1000 (default 10), filters ``id``,
+``pay_out_state`` (default ``TO_PAY,FAILED,PAID``), ``start_date`` /
+``end_date`` (creation, inclusive), cycles in closing order (sandbox
+convention, UNCONFIRMED). IV01: offset paging, ``max`` 1..100 (default 10),
+``offset``, ``type`` ``ALL`` | ``AUTO_INVOICE`` (default) |
+``MANUAL_INVOICE`` | ``MANUAL_CREDIT``, ``seller_billing_cycle_id``
+(repeated or comma), ``start_date``/``end_date`` (creation), documents in
+creation order. IV02: ``application/octet-stream``, a one-page PDF; 400 for
+an id that is not an integer, 404 for an unknown one.
+
 RE01 details: the reasons of ``seed.REASONS`` (``{code, label, type,
 is_shop_right}``, sorted by type) and the deprecated ``total_count``;
 ``locale`` is accepted and changes nothing (English labels); there is no type
@@ -118,8 +143,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote
 
+from . import billing, seed
 from . import offers as offer_store
-from . import seed
 from .amounts import TAX_MODES
 from .state import (
     NO_DEBIT,
@@ -706,6 +731,171 @@ def stock_import_error_report(state, request):
     )
 
 
+# === payout data: TL02, SBC11, IV01, IV02 === #
+
+TL02_MAX_LIMIT = 2000
+SBC11_MAX_LIMIT = 1000
+IV01_MAX = 100
+TL02_SORTS = ("dateCreated", "lastUpdated")
+
+
+def _dates_of(seek, *keys):
+    try:
+        return [parse_datetime(seek[k]) if seek.get(k) else None for k in keys]
+    except (ValueError, TypeError) as exc:
+        raise bad_request("Invalid page_token") from exc
+
+
+def list_transaction_lines(state, request):
+    query = request.query
+    limit = query.integer("limit", 10, minimum=1, maximum=TL02_MAX_LIMIT)
+    token = query.text("page_token")
+    if token is not None:
+        seek = _decode_token(token)
+    else:
+        sort = query.text("sort") or "dateCreated,DESC"
+        field, _sep, direction = sort.partition(",")
+        direction = (direction or "DESC").upper()
+        if field not in TL02_SORTS or direction not in ("ASC", "DESC"):
+            raise bad_request(
+                "sort must be dateCreated or lastUpdated, then ,ASC or ,DESC"
+            )
+        seek = {"offset": 0, "sort": field, "desc": direction == "DESC"}
+        for name in (
+            "seller_billing_cycle_id",
+            "transaction_type",
+            "order_id",
+            "order_line_id",
+        ):
+            seek[name] = query.csv(name)
+        seek["payment_state"] = query.csv("payment_state", billing.PAYMENT_STATES)
+        for name in ("accounting_document_id", "accounting_document_number"):
+            seek[name] = query.text(name)
+        for name in (
+            "last_updated_from",
+            "date_created_from",
+            "date_created_to",
+            "transaction_date_from",
+            "transaction_date_to",
+        ):
+            seek[name] = iso(query.date(name))
+    updated_from, created_from, created_to, tx_from, tx_to = _dates_of(
+        seek,
+        "last_updated_from",
+        "date_created_from",
+        "date_created_to",
+        "transaction_date_from",
+        "transaction_date_to",
+    )
+    lists = {
+        name: seek.get(name)
+        for name in (
+            "seller_billing_cycle_id",
+            "transaction_type",
+            "order_id",
+            "order_line_id",
+            "payment_state",
+        )
+    }
+
+    def wanted(tl):
+        number = tl.document.number if tl.document else None
+        values = {
+            "seller_billing_cycle_id": tl.cycle_id,
+            "transaction_type": tl.type,
+            "order_id": tl.order_id,
+            "order_line_id": tl.order_line_id,
+            "payment_state": tl.payment_state,
+        }
+        return (
+            all(v is None or values[k] in v for k, v in lists.items())
+            and seek.get("accounting_document_id") in (None, number)
+            and seek.get("accounting_document_number") in (None, number)
+            and _window(updated_from, None, tl.last_updated)
+            and _window(created_from, created_to, tl.created)
+            and _window(tx_from, tx_to, tl.created)
+        )
+
+    lines = [tl for tl in state.billing.lines if wanted(tl)]
+    if seek.get("sort") == "lastUpdated":
+        lines.sort(key=lambda tl: (tl.last_updated, tl.seq), reverse=seek.get("desc"))
+    else:
+        lines.sort(key=lambda tl: (tl.created, tl.seq), reverse=seek.get("desc"))
+    body = _seek_page(lines, seek, limit, billing.render_line)
+    offset = seek["offset"]
+    if offset == 0 and len(lines) > limit:
+        missing = {c.cycle_id for c in state.billing.cycles if c.missing_page}
+        if any(tl.cycle_id in missing for tl in lines):
+            # the cycle's ``missing_page``: the first page's token skips page 2
+            body.pop("next_page_token", None)
+            if 2 * limit < len(lines):
+                body["next_page_token"] = _encode_token(dict(seek, offset=2 * limit))
+    return 200, body
+
+
+def list_billing_cycles(state, request):
+    query = request.query
+    limit = query.integer("limit", 10, minimum=1, maximum=SBC11_MAX_LIMIT)
+    token = query.text("page_token")
+    if token is not None:
+        seek = _decode_token(token)
+    else:
+        seek = {
+            "offset": 0,
+            "ids": query.csv("id"),
+            "states": query.csv("pay_out_state", billing.PAY_OUT_STATES),
+            "start": iso(query.date("start_date")),
+            "end": iso(query.date("end_date")),
+        }
+    start, end = _dates_of(seek, "start", "end")
+    ids, states = seek.get("ids"), seek.get("states") or billing.PAY_OUT_STATES
+    cycles = [
+        c
+        for c in state.billing.cycles
+        if (ids is None or c.cycle_id in ids)
+        and c.pay_out["state"] in states
+        and _window(start, end, c.created)
+    ]
+    return 200, _seek_page(
+        cycles, seek, limit, lambda c: billing.render_cycle(state, c)
+    )
+
+
+def list_accounting_documents(state, request):
+    query = request.query
+    page_size = query.integer("max", 10, minimum=1, maximum=IV01_MAX)
+    offset = query.integer("offset", 0, minimum=0)
+    kind = query.choice("type", ("ALL",) + billing.DOCUMENT_TYPES, billing.AUTO_INVOICE)
+    cycle_ids = query.csv("seller_billing_cycle_id")
+    invoice_ids = query.csv("invoice_id")
+    start, end = query.date("start_date"), query.date("end_date")
+    documents = [
+        d
+        for d in state.billing.documents
+        if kind in ("ALL", d.type)
+        and (cycle_ids is None or d.cycle_id in cycle_ids)
+        and (invoice_ids is None or d.number in invoice_ids)
+        and _window(start, end, d.created)
+    ]
+    page = documents[offset : offset + page_size]
+    return 200, {
+        "invoices": [billing.render_document(state, d) for d in page],
+        "total_count": len(documents),
+    }
+
+
+def download_accounting_document(state, request):
+    raw = request.params["accounting_document_id"]
+    try:
+        invoice_id = int(raw)
+    except ValueError as exc:
+        raise bad_request("accounting_document_id must be an integer") from exc
+    document = state.billing.document(invoice_id)
+    return 200, RawAnswer(
+        billing.document_pdf(state, document), "application/octet-stream"
+    )
+
+
 # === routing === #
 
 
@@ -763,6 +953,17 @@ ROUTES = (
         "GET",
         "/api/offers/stock/imports/{import_id}/error_report",
         stock_import_error_report,
+    ),
+    _route(
+        "TL02", "GET", "/api/sellerpayment/transactions_logs", list_transaction_lines
+    ),
+    _route("SBC11", "GET", "/api/seller-billing-cycles", list_billing_cycles),
+    _route("IV01", "GET", "/api/invoices", list_accounting_documents),
+    _route(
+        "IV02",
+        "GET",
+        "/api/invoices/{accounting_document_id}",
+        download_accounting_document,
     ),
 )
 OPERATIONS = frozenset(route.operation for route in ROUTES)

@@ -79,6 +79,35 @@ GET      /_sandbox/offer-imports/<id>    -> the OF02 view + ``offers``:
                                          outcome (inserted | updated |
                                          deleted | error, null while
                                          WAITING), error}]``
+POST     /_sandbox/orders/<id>/refund    body ``{"lines": [{"order_line_id",
+                                         "quantity", "amount"?,
+                                         "shipping_amount"?}], "reason_code":
+                                         str?}``: refund SHIPPED lines
+                                         (``billing``) -> ``{"refunds":
+                                         [OR11 refund + order_line_id],
+                                         "order": the order as OR11 shows
+                                         it}``
+POST     /_sandbox/billing/items         body ``{"type": SUBSCRIPTION |
+                                         MANUAL_INVOICE | MANUAL_CREDIT |
+                                         ONE_OFF_DEBIT, "amount_excl_tax",
+                                         "vat_rate"? (20), "description"?}``
+                                         or ``{"type": "RAW",
+                                         "transaction_type", "amount"
+                                         (signed)}`` -> ``{"lines": [TL02
+                                         lines], "document": IV01 view or
+                                         null}``
+POST     /_sandbox/billing/close         body ``{"pay_out_state"?: PAID |
+                                         FAILED | TO_PAY, "failure_reason"?,
+                                         "vat_difference_cents"?,
+                                         "missing_page"?}``: close a billing
+                                         cycle now -> ``{"cycle": SBC11
+                                         view, "document": its IV01
+                                         AUTO_INVOICE}``
+GET      /_sandbox/billing               -> ``{"lines", "cycles",
+                                         "documents", "refunds",
+                                         "last_close"}`` as stored (lines
+                                         with ``payable_at``, cycles with
+                                         ``missing_page``)
 =======  ==============================  =====================================
 
 Added offers (``POST /_sandbox/offers``): a SKU of the seed catalogue keeps
@@ -126,7 +155,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import unquote
 
-from . import seed
+from . import billing, seed
 from .amounts import TAX_MODES
 from .api import OPERATIONS
 from .offers import OFFER_STATE_CODES, control_view
@@ -582,6 +611,131 @@ def get_offer_import(state, request):
     )
 
 
+# === payout data: refunds, operator items, closes === #
+
+_REFUND_LINE_KEYS = frozenset(
+    ("order_line_id", "quantity", "amount", "shipping_amount")
+)
+
+
+def _refund_lines(raw):
+    if not isinstance(raw, list) or not raw:
+        raise bad_request("lines must be a non-empty list")
+    elements = []
+    for line in raw:
+        _only(line, _REFUND_LINE_KEYS, "line")
+        line_id = line.get("order_line_id")
+        if not isinstance(line_id, str) or not line_id:
+            raise bad_request("order_line_id must be a non-empty string")
+        if "quantity" not in line:
+            raise bad_request("quantity is required")
+        element = {
+            "order_line_id": line_id,
+            "quantity": _count(line["quantity"], "quantity"),
+        }
+        for key in ("amount", "shipping_amount"):
+            if line.get(key) is not None:
+                element[key] = _decimal(line[key], key)
+        elements.append(element)
+    return elements
+
+
+def refund_order(state, request):
+    body = _body(request)
+    _only(body, {"lines", "reason_code"}, "refund")
+    order_id = request.params["order_id"]
+    state.get_order(order_id)  # 404 first
+    reason_code = body.get("reason_code", billing.DEFAULT_REFUND_REASON)
+    if not isinstance(reason_code, str) or not reason_code:
+        raise bad_request("reason_code must be a non-empty string")
+    refunds = state.billing.refund(
+        order_id, _refund_lines(body.get("lines")), reason_code
+    )
+    order = state.get_order(order_id)
+    mode = state.config["order_tax_mode"]
+    return 200, {
+        "refunds": [
+            dict(billing.render_refund(r, mode), order_line_id=r.order_line_id)
+            for r in refunds
+        ],
+        "order": _view(state, order),
+    }
+
+
+def add_billing_item(state, request):
+    body = _body(request)
+    kind = body.get("type")
+    moment = state.now().replace(microsecond=0)
+    if kind == "RAW":
+        _only(body, {"type", "transaction_type", "amount"}, "item")
+        transaction_type = _text(body, "transaction_type")
+        if transaction_type is None:
+            raise bad_request("transaction_type is required")
+        amount = body.get("amount")
+        try:
+            amount = Decimal(str(amount))
+        except InvalidOperation as exc:
+            raise bad_request("amount must be a number") from exc
+        if isinstance(body.get("amount"), bool) or not amount.is_finite():
+            raise bad_request("amount must be a number")
+        line = state.billing.add_raw_line(transaction_type, amount, moment)
+        return 200, {"lines": [billing.render_line(line)], "document": None}
+    if kind not in billing.ITEM_KINDS:
+        raise bad_request("type must be one of %s, RAW" % ", ".join(billing.ITEM_KINDS))
+    _only(body, {"type", "amount_excl_tax", "vat_rate", "description"}, "item")
+    if "amount_excl_tax" not in body:
+        raise bad_request("amount_excl_tax is required")
+    amount = _decimal(body["amount_excl_tax"], "amount_excl_tax", positive=True)
+    vat_rate = _decimal(body.get("vat_rate", 20), "vat_rate")
+    lines, document = state.billing.add_item(
+        kind, amount, vat_rate, _text(body, "description"), moment
+    )
+    return 200, {
+        "lines": [billing.render_line(line) for line in lines],
+        "document": billing.render_document(state, document) if document else None,
+    }
+
+
+def close_billing_cycle(state, request):
+    body = _body(request)
+    _only(
+        body,
+        {"pay_out_state", "failure_reason", "vat_difference_cents", "missing_page"},
+        "close",
+    )
+    pay_out_state = body.get("pay_out_state", billing.PAID)
+    if pay_out_state not in billing.PAY_OUT_STATES:
+        raise bad_request(
+            "pay_out_state must be one of %s" % ", ".join(billing.PAY_OUT_STATES)
+        )
+    failure_reason = body.get("failure_reason")
+    if failure_reason is not None and failure_reason not in billing.FAILURE_REASONS:
+        raise bad_request(
+            "failure_reason must be one of %s" % ", ".join(billing.FAILURE_REASONS)
+        )
+    cents = body.get("vat_difference_cents", 0)
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        raise bad_request("vat_difference_cents must be an integer")
+    missing_page = body.get("missing_page", False)
+    if not isinstance(missing_page, bool):
+        raise bad_request("missing_page must be true or false")
+    cycle = state.billing.close(
+        state.now().replace(microsecond=0),
+        pay_out_state,
+        failure_reason,
+        cents,
+        missing_page,
+    )
+    return 200, {
+        "cycle": billing.render_cycle(state, cycle),
+        "document": billing.render_document(state, cycle.document),
+    }
+
+
+def get_billing(state, request):
+    return 200, billing.control_view(state)
+
+
 _ROUTES = (
     ("POST", "reset", reset),
     ("GET", "config", get_config),
@@ -590,6 +744,10 @@ _ROUTES = (
     ("POST", "orders/raw", add_raw_order),
     ("GET", "orders/(?P<order_id>[^/]+)", get_order),
     ("POST", "orders/(?P<order_id>[^/]+)/cancel", cancel_order),
+    ("POST", "orders/(?P<order_id>[^/]+)/refund", refund_order),
+    ("GET", "billing", get_billing),
+    ("POST", "billing/items", add_billing_item),
+    ("POST", "billing/close", close_billing_cycle),
     ("GET", "catalogue", catalogue),
     ("GET", "clock", get_clock),
     ("POST", "clock", move_clock),

@@ -158,11 +158,20 @@ Configuration (``DEFAULT_CONFIG``; ``/_sandbox/config``):
 * ``import_delay_seconds`` (0): how long STO01 and OF24 imports stay
   ``WAITING`` before they are applied;
 * ``max_offers_per_call`` (10000): most offers one OF24 call takes (sandbox
-  figure, Mirakl's is UNCONFIRMED).
+  figure, Mirakl's is UNCONFIRMED);
+* ``billing_cycle_days`` (0 = never): a billing cycle closes automatically
+  every that many days of the sandbox clock after the previous close;
+* ``refund_delay_seconds`` (0): how long a refund stays ``WAITING_REFUND``.
 
 Offers, stock and offer imports live in ``offers.OfferStore``
 (``self.offers``), which describes them; orders take stock from offers and
 refusals and cancellations give it back (see ``offers``).
+
+Payout data (transaction lines, billing cycles, accounting documents) and
+order refunds live in ``billing.BillingStore`` (``self.billing``), which
+describes them; ``refresh`` lets it record debits, shipments, refunds and
+automatic closes after the order steps. A line's refunds are in its
+``refunds`` list (OR11 ``refunds``).
 """
 
 import copy
@@ -258,6 +267,8 @@ DEFAULT_CONFIG = {
     "initial_offer_quantity": 0,
     "import_delay_seconds": 0,
     "max_offers_per_call": 10000,
+    "billing_cycle_days": 0,
+    "refund_delay_seconds": 0,
 }
 _BOOL_KEYS = frozenset(
     (
@@ -401,6 +412,7 @@ class OrderLine:
     cancelations: list = field(default_factory=list)
     in_shipments: int = 0  # quantity put in shipments (ST01)
     shipped_quantity: int = 0  # of which in SHIPPED shipments
+    refunds: list = field(default_factory=list)  # billing.Refund
 
     @property
     def quantity(self):
@@ -750,6 +762,9 @@ class SandboxState:
         from .offers import OfferStore
 
         self.offers = OfferStore(self)
+        from .billing import BillingStore
+
+        self.billing = BillingStore(self)
         now = self.now()
         backlog = self.generator.backlog(
             orders, now, self.config["acceptance_window_hours"]
@@ -893,6 +908,7 @@ class SandboxState:
                 for line in order.live_lines():
                     line.debited = moment
         self.offers.process_due(now)
+        self.billing.process(now)
 
     def _give_back(self, lines):
         """Refused or cancelled lines: what is left of them returns to offers."""

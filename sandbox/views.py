@@ -51,6 +51,8 @@ Sandbox conventions where the document is silent (UNCONFIRMED):
   Mirakl lowers ``quantity``/``price`` instead is UNCONFIRMED;
 * an order spec's ``customer`` object is served as given (deep copy), only
   its addresses are nulled while hidden before acceptance;
+* refunds (control API) are listed in the line's ``refunds`` (``billing``
+  describes the fields); amounts in the tax mode asked for;
 * raw orders (``state.RawOrder``) are served exactly as stored, whatever
   ``order_tax_mode`` OR11 asks for and whether details are visible.
 """
@@ -61,6 +63,7 @@ from datetime import timedelta
 
 from . import seed
 from .amounts import COMMISSION_TAX_CODE, COMMISSION_VAT_RATE, ZERO, order_totals
+from .billing import render_refund
 from .state import NO_DEBIT, PAYMENT_WORKFLOW, SHIPPED, SHIPPING, RawOrder, iso
 
 __all__ = [
@@ -162,7 +165,7 @@ def render_line(line, tax_mode):
         "commission_rate_vat": rate(COMMISSION_VAT_RATE),
         "total_commission": amounts.total_commission,
         "cancelations": [_cancelation(c, tax_mode) for c in line.cancelations],
-        "refunds": [],
+        "refunds": [render_refund(r, tax_mode) for r in line.refunds],
         "can_refund": line.state == SHIPPED,
         "order_line_additional_fields": [],
     }

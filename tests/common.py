@@ -135,6 +135,34 @@ class SandboxControl:
     def clear_calls(self):
         return self.call("DELETE", "calls")
 
+    # payout data (sandbox ``billing``)
+
+    def refund(self, order_id, lines, reason_code=None):
+        """Refund SHIPPED lines: ``lines`` is a list of ``{"order_line_id",
+        "quantity", "amount"?, "shipping_amount"?}``; the control answer
+        ``{"refunds", "order"}``."""
+        body = {"lines": lines}
+        if reason_code is not None:
+            body["reason_code"] = reason_code
+        return self.call("POST", "orders/%s/refund" % order_id, json=body)
+
+    def billing_item(self, kind, amount_excl_tax=None, **fields):
+        """An operator item (``SUBSCRIPTION``, ``MANUAL_INVOICE``,
+        ``MANUAL_CREDIT``, ``ONE_OFF_DEBIT``; ``RAW`` with
+        ``transaction_type`` and ``amount``) -> ``{"lines", "document"}``."""
+        body = dict(fields, type=kind)
+        if amount_excl_tax is not None:
+            body["amount_excl_tax"] = amount_excl_tax
+        return self.call("POST", "billing/items", json=body)
+
+    def close_cycle(self, **options):
+        """Close a billing cycle now -> ``{"cycle", "document"}``."""
+        return self.call("POST", "billing/close", json=options)
+
+    def billing(self):
+        """Every transaction line, cycle, document and refund, as stored."""
+        return self.call("GET", "billing")
+
 
 class SandboxMixin(LoopbackRequestsMixin):
     """Start one sandbox per test class; reset it before each test."""

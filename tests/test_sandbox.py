@@ -1026,6 +1026,8 @@ class TestSandboxControl(SandboxHttpCase):
                 "initial_offer_quantity": 0,
                 "import_delay_seconds": 0,
                 "max_offers_per_call": 10000,
+                "billing_cycle_days": 0,
+                "refund_delay_seconds": 0,
             },
         )
         changed = self.control.config(max_page_size=20, partial_acceptance=True)
