@@ -30,6 +30,7 @@
         "views/res_config_settings_views.xml",
         "views/mirakl_offer_import_views.xml",
         "views/mirakl_offer_views.xml",
+        "views/mirakl_payout_views.xml",
         "views/product_views.xml",
         "wizards/mirakl_order_import_views.xml",
         "wizards/mirakl_order_refuse_views.xml",

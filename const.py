@@ -39,6 +39,11 @@ OPERATIONS = {
     "OF02": "Offer import status",
     "OF03": "Offer import error report",
     "OF21": "Compare stock with Mirakl",
+    "SBC11": "Billing cycles",
+    "TL02": "Transaction lines",
+    "IV01": "Accounting documents",
+    "IV02": "Accounting document file",
+    "PAYOUT": "Payout checks",
 }
 
 ISSUE_CATEGORIES = [

@@ -2,6 +2,7 @@ from . import mirakl_backend
 from . import mirakl_backend_order
 from . import mirakl_backend_shipment
 from . import mirakl_backend_stock
+from . import mirakl_backend_payout
 from . import mirakl_carrier
 from . import mirakl_reason
 from . import mirakl_shipment
@@ -16,3 +17,4 @@ from . import stock_picking
 from . import mirakl_offer
 from . import mirakl_offer_import
 from . import product
+from . import mirakl_payout

@@ -6,8 +6,11 @@ from . import test_sandbox_shipments
 from . import test_client
 from . import test_sandbox_offers
 from . import test_client_offers
+from . import test_sandbox_billing
+from . import test_client_billing
 from . import test_order_import
 from . import test_order_concurrency
 from . import test_mappers
 from . import test_shipments
 from . import test_stock
+from . import test_payouts

@@ -1,0 +1,265 @@
+"""Payout data read from Mirakl, stored raw and exactly once.
+
+* ``mirakl.billing.cycle``: one SBC11 seller billing cycle, the payout unit;
+* ``mirakl.transaction.line``: one TL02 transaction line (signed ``amount``:
+  a credit to the seller is positive);
+* ``mirakl.accounting.document``: one IV01 accounting document (the
+  operator's automatic invoice of a cycle, or a manual invoice or credit), with
+  its IV02 file.
+
+Each is unique per shop and Mirakl id; the raw JSON is kept as received. The
+shop's payout run (``mirakl.backend.action_import_payouts``) reads them and
+checks each cycle before anything is booked.
+"""
+
+import json
+
+from odoo import _, api, fields, models
+
+# Transaction types Mirakl documents (TL02 ``type``), by what they are. A type
+# outside these holds its cycle: nothing is guessed.
+ORDER_TYPES = frozenset(
+    (
+        "ORDER_AMOUNT",
+        "ORDER_AMOUNT_TAX",
+        "ORDER_SHIPPING_AMOUNT",
+        "ORDER_SHIPPING_AMOUNT_TAX",
+        "ORDER_FEE_AMOUNT",
+    )
+)
+REFUND_TYPES = frozenset(
+    (
+        "REFUND_ORDER_AMOUNT",
+        "REFUND_ORDER_AMOUNT_TAX",
+        "REFUND_ORDER_SHIPPING_AMOUNT",
+        "REFUND_ORDER_SHIPPING_AMOUNT_TAX",
+        "REFUND_ORDER_FEE_AMOUNT",
+    )
+)
+FEE_TYPES = frozenset(
+    (
+        "COMMISSION_FEE",
+        "COMMISSION_VAT",
+        "REFUND_COMMISSION_FEE",
+        "REFUND_COMMISSION_VAT",
+        "SELLER_FEE_ON_ORDER",
+        "SELLER_FEE_ON_ORDER_TAX",
+        "SUBSCRIPTION_FEE",
+        "SUBSCRIPTION_VAT",
+        "SELLER_PENALTY_FEE",
+        "SELLER_PENALTY_FEE_TAX",
+        "INVOICEABLE_ONE_OFF_DEBIT",
+        "INVOICEABLE_ONE_OFF_DEBIT_TAX",
+        "INVOICEABLE_ONE_OFF_CREDIT",
+        "INVOICEABLE_ONE_OFF_CREDIT_TAX",
+        "MANUAL_INVOICE",
+        "MANUAL_INVOICE_VAT",
+        "MANUAL_CREDIT",
+        "MANUAL_CREDIT_VAT",
+    )
+)
+RESERVE_TYPES = frozenset(("RESERVE_FUNDING", "RESERVE_SETTLEMENT"))
+PAYMENT_TYPE = "PAYMENT"
+KNOWN_TYPES = ORDER_TYPES | REFUND_TYPES | FEE_TYPES | RESERVE_TYPES | {PAYMENT_TYPE}
+
+CYCLE_STATES = [
+    ("reading", "Lines being read"),
+    ("ready", "Ready to book"),
+    ("held", "Held"),
+]
+
+
+def _json(value):
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+class MiraklBillingCycle(models.Model):
+    _name = "mirakl.billing.cycle"
+    _description = "Mirakl Billing Cycle (payout)"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _mail_post_access = "read"
+    _order = "date_created desc, id desc"
+    _rec_name = "name"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    backend_id = fields.Many2one(
+        "mirakl.backend", string="Shop", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(
+        related="backend_id.company_id", store=True, index=True
+    )
+    mirakl_id = fields.Char(string="Mirakl cycle ID", required=True, readonly=True)
+    date_created = fields.Datetime(readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    payment_voucher_number = fields.Char(readonly=True)
+    amount_transferred = fields.Monetary(
+        string="Transferred to the seller",
+        readonly=True,
+        help="SBC11 amount_transferred_to_seller: what the operator pays out.",
+    )
+    amount_transferred_to_operator = fields.Monetary(readonly=True)
+    pay_out_state = fields.Char(string="Pay-out state", readonly=True, tracking=True)
+    pay_out_reference = fields.Char(readonly=True)
+    pay_out_date = fields.Datetime(string="Paid out on", readonly=True)
+    pay_out_failure_reason = fields.Char(readonly=True)
+    raw_json = fields.Text(string="SBC11 answer", readonly=True)
+    state = fields.Selection(
+        CYCLE_STATES, default="reading", required=True, readonly=True, tracking=True
+    )
+    check_message = fields.Text(readonly=True)
+    lines_total = fields.Monetary(
+        string="Sum of the lines",
+        readonly=True,
+        help="Sum of the cycle's transaction lines except PAYMENT.",
+    )
+    line_ids = fields.One2many("mirakl.transaction.line", "cycle_id")
+    line_count = fields.Integer(compute="_compute_counts")
+    document_ids = fields.One2many("mirakl.accounting.document", "cycle_id")
+    document_count = fields.Integer(compute="_compute_counts")
+
+    _sql_constraints = [
+        (
+            "backend_mirakl_id_uniq",
+            "unique(backend_id, mirakl_id)",
+            "A Mirakl billing cycle is stored once per shop.",
+        ),
+    ]
+
+    @api.depends("date_created", "payment_voucher_number", "mirakl_id")
+    def _compute_name(self):
+        for cycle in self:
+            parts = (
+                str(cycle.date_created.date()) if cycle.date_created else "",
+                cycle.payment_voucher_number or (cycle.mirakl_id or "")[:8],
+            )
+            cycle.name = " ".join(part for part in parts if part)
+
+    def _compute_counts(self):
+        for field, model in (
+            ("line_count", "mirakl.transaction.line"),
+            ("document_count", "mirakl.accounting.document"),
+        ):
+            groups = self.env[model]._read_group(
+                [("cycle_id", "in", self.ids)], ["cycle_id"], ["__count"]
+            )
+            counts = {cycle.id: count for cycle, count in groups}
+            for cycle in self:
+                cycle[field] = counts.get(cycle.id, 0)
+
+    # === ACTION METHODS === #
+
+    def action_recheck(self):
+        """Read the cycle's lines and documents again and re-run its checks."""
+        for backend in self.backend_id._mirakl_as_operator():
+            cycles = self.filtered(lambda c, b=backend: c.backend_id.id == b.id)
+            backend._mirakl_read_cycles(cycles.sudo())
+        return True
+
+    def _mirakl_retry_issue(self, issue):
+        self.ensure_one()
+        self.backend_id._mirakl_read_cycles(self)
+        return self.state == "ready"
+
+
+class MiraklTransactionLine(models.Model):
+    _name = "mirakl.transaction.line"
+    _description = "Mirakl Transaction Line"
+    _order = "date_created, id"
+    _rec_name = "mirakl_id"
+
+    backend_id = fields.Many2one(
+        "mirakl.backend", string="Shop", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(
+        related="backend_id.company_id", store=True, index=True
+    )
+    mirakl_id = fields.Char(string="Mirakl line ID", required=True, readonly=True)
+    cycle_id = fields.Many2one(
+        "mirakl.billing.cycle", readonly=True, index=True, ondelete="set null"
+    )
+    mirakl_cycle_id = fields.Char(string="Mirakl cycle ID", readonly=True, index=True)
+    transaction_type = fields.Char(string="Type", readonly=True, index=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    amount = fields.Monetary(
+        readonly=True, help="Signed: a credit to the seller is positive."
+    )
+    payment_state = fields.Char(readonly=True)
+    date_created = fields.Datetime(readonly=True)
+    last_updated = fields.Datetime(readonly=True)
+    transaction_date = fields.Datetime(readonly=True)
+    mirakl_order_id = fields.Char(string="Mirakl order", readonly=True, index=True)
+    mirakl_order_line_id = fields.Char(string="Mirakl order line", readonly=True)
+    mirakl_refund_id = fields.Char(string="Mirakl refund", readonly=True, index=True)
+    sale_order_id = fields.Many2one(
+        "sale.order", readonly=True, index="btree_not_null", ondelete="set null"
+    )
+    accounting_document_id = fields.Char(string="Accounting document", readonly=True)
+    accounting_document_number = fields.Char(readonly=True)
+    tax_code = fields.Char(
+        readonly=True, help="order_tax or shop_tax code of a tax line."
+    )
+    tax_rate = fields.Float(readonly=True)
+    raw_json = fields.Text(string="TL02 line", readonly=True)
+
+    _sql_constraints = [
+        (
+            "backend_mirakl_id_uniq",
+            "unique(backend_id, mirakl_id)",
+            "A Mirakl transaction line is stored once per shop.",
+        ),
+    ]
+
+
+class MiraklAccountingDocument(models.Model):
+    _name = "mirakl.accounting.document"
+    _description = "Mirakl Accounting Document"
+    _order = "issue_date desc, id desc"
+    _rec_name = "name"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    backend_id = fields.Many2one(
+        "mirakl.backend", string="Shop", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(
+        related="backend_id.company_id", store=True, index=True
+    )
+    mirakl_id = fields.Char(string="Mirakl document ID", required=True, readonly=True)
+    invoice_number = fields.Char(readonly=True, help="IV01 invoice_id, once issued.")
+    document_type = fields.Char(string="Type", readonly=True)
+    mirakl_state = fields.Char(readonly=True)
+    cycle_id = fields.Many2one(
+        "mirakl.billing.cycle", readonly=True, index=True, ondelete="set null"
+    )
+    mirakl_cycle_id = fields.Char(string="Mirakl cycle ID", readonly=True, index=True)
+    date_created = fields.Datetime(readonly=True)
+    issue_date = fields.Datetime(readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    total_excl_taxes = fields.Monetary(readonly=True)
+    total_incl_taxes = fields.Monetary(readonly=True)
+    total_taxes = fields.Monetary(readonly=True)
+    raw_json = fields.Text(string="IV01 document", readonly=True)
+    file = fields.Binary(string="Document file", attachment=True, readonly=True)
+    file_name = fields.Char(readonly=True)
+
+    _sql_constraints = [
+        (
+            "backend_mirakl_id_uniq",
+            "unique(backend_id, mirakl_id)",
+            "A Mirakl accounting document is stored once per shop.",
+        ),
+    ]
+
+    def _mirakl_retry_issue(self, issue):
+        """Retry of a failed file download (IV02)."""
+        self.ensure_one()
+        if issue.operation != "IV02":
+            return None
+        return self.backend_id._mirakl_fetch_document_file(self)
+
+    @api.depends("document_type", "invoice_number", "mirakl_id")
+    def _compute_name(self):
+        for document in self:
+            document.name = "%s %s" % (
+                document.document_type or _("Document"),
+                document.invoice_number or document.mirakl_id,
+            )
