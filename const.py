@@ -44,6 +44,7 @@ OPERATIONS = {
     "IV01": "Accounting documents",
     "IV02": "Accounting document file",
     "PAYOUT": "Payout checks",
+    "INVOICE": "Customer invoice",
 }
 
 ISSUE_CATEGORIES = [

@@ -18,3 +18,4 @@ from . import mirakl_offer
 from . import mirakl_offer_import
 from . import product
 from . import mirakl_payout
+from . import mirakl_invoice

@@ -567,6 +567,7 @@ class SaleOrder(models.Model):
         Issue._mirakl_resolve(
             self.mirakl_backend_id, "ORDER", record=self, mirakl_ref="release"
         )
+        self._mirakl_invoice_due("debited")
         return True
 
     def _mirakl_release_problems(self):

@@ -47,6 +47,9 @@ class StockPicking(models.Model):
         """
         result = super()._action_done()
         self._mirakl_queue_shipments()
+        sales = self.sudo()._mirakl_outgoing().sale_id
+        if sales:
+            sales._mirakl_invoice_due("shipped")
         return result
 
     def write(self, vals):

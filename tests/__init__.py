@@ -14,3 +14,4 @@ from . import test_mappers
 from . import test_shipments
 from . import test_stock
 from . import test_payouts
+from . import test_invoices

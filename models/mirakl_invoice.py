@@ -1,0 +1,173 @@
+"""Customer invoices of Mirakl orders, at the tax point.
+
+By default a Mirakl Sales Order is invoiced when its delivery is done (the
+basic tax point for goods); a shop can invoice when Mirakl reports the
+customer debited instead (the order's release), or leave invoicing to people.
+The invoice is Odoo's own (``sale.order._create_invoices``: lines and taxes as
+on the Sales Order, so its total is what the customer paid on Mirakl), posted
+at once, its receivable on the shop's marketplace receivable account when one
+is set. Invoicing never blocks a delivery: a failure is a sync issue.
+"""
+
+import logging
+
+from odoo import _, fields, models
+from odoo.tools import float_compare
+
+_logger = logging.getLogger(__name__)
+
+
+class MiraklBackend(models.Model):
+    _inherit = "mirakl.backend"
+
+    invoice_policy = fields.Selection(
+        [
+            ("shipped", "When the order ships (delivery done)"),
+            ("debited", "When Mirakl reports the customer debited"),
+            ("none", "Not by the connector"),
+        ],
+        string="Invoice Mirakl orders",
+        default="shipped",
+        required=True,
+        tracking=True,
+        help="The tax point decides: for goods the basic tax point is the "
+        "delivery; ask your accountant whether the customer's payment to the "
+        "marketplace makes an earlier one.",
+    )
+    receivable_account_id = fields.Many2one(
+        "account.account",
+        string="Marketplace receivable",
+        check_company=True,
+        domain="[('account_type', '=', 'asset_receivable')]",
+        help="Receivable of this shop's customer invoices: what the marketplace "
+        "owes for orders it collected. Empty: the customers' usual receivable.",
+    )
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    def _mirakl_invoice_due(self, trigger):
+        """Invoice these Mirakl orders if the shop invoices at ``trigger``
+        (``shipped`` or ``debited``). Never raises: a failure is a sync issue
+        on the order."""
+        for sale in self.filtered(
+            lambda s: (
+                s.mirakl_backend_id.invoice_policy == trigger
+                and s.state == "sale"
+                and s.invoice_status == "to invoice"
+            )
+        ):
+            if trigger == "shipped" and sale._mirakl_deliveries_open():
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    sale._mirakl_invoice()
+            except Exception as error:  # the delivery must go through
+                _logger.info(
+                    "Mirakl order %s: invoice failed: %s",
+                    sale.mirakl_order_id,
+                    error,
+                    exc_info=True,
+                )
+                self.env["mirakl.sync.issue"]._mirakl_record(
+                    sale.mirakl_backend_id,
+                    "INVOICE",
+                    _(
+                        "The invoice of %(order)s could not be created: %(error)s",
+                        order=sale.name,
+                        error=error,
+                    ),
+                    category="data",
+                    record=sale,
+                    mirakl_ref=sale.mirakl_order_id,
+                )
+
+    def _mirakl_deliveries_open(self):
+        return self.picking_ids.filtered(
+            lambda p: (
+                p.picking_type_code == "outgoing" and p.state not in ("done", "cancel")
+            )
+        )
+
+    def _mirakl_invoice(self):
+        """Create, route and post this order's invoice; check it."""
+        self.ensure_one()
+        sale = self.sudo()
+        backend = sale.mirakl_backend_id
+        invoices = sale._create_invoices(final=True)
+        receivable = backend.receivable_account_id
+        for invoice in invoices:
+            if receivable:
+                invoice.line_ids.filtered(
+                    lambda line: line.display_type == "payment_term"
+                ).account_id = receivable
+            invoice.action_post()
+        sale._mirakl_check_invoice_taxes()
+        Issue = self.env["mirakl.sync.issue"]
+        total = sum(invoices.mapped("amount_total"))
+        if (
+            sale.mirakl_total_price
+            and not sale._mirakl_deliveries_open()
+            and float_compare(
+                total,
+                sale.mirakl_total_price,
+                precision_rounding=sale.currency_id.rounding,
+            )
+        ):
+            Issue._mirakl_record(
+                backend,
+                "INVOICE",
+                _(
+                    "The invoices of %(order)s total %(total)s but the customer "
+                    "paid %(paid)s on Mirakl.",
+                    order=sale.name,
+                    total=total,
+                    paid=sale.mirakl_total_price,
+                ),
+                category="drift",
+                record=sale,
+                mirakl_ref="total",
+            )
+        Issue._mirakl_resolve(
+            backend, "INVOICE", record=sale, mirakl_ref=sale.mirakl_order_id
+        )
+        _logger.info(
+            "Mirakl order %s: invoiced (%s)",
+            sale.mirakl_order_id,
+            ", ".join(invoices.mapped("name")),
+        )
+        return invoices
+
+    def _mirakl_check_invoice_taxes(self):
+        """The VAT Mirakl charged on a line against the product's own sale tax:
+        the seller, not the marketplace, is liable for the difference."""
+        self.ensure_one()
+        company = self.company_id
+        for line in self.order_line.filtered(
+            lambda l: l.mirakl_line_id and l.product_id and l.tax_id
+        ):
+            own = line.product_id.taxes_id.filtered(
+                lambda t, c=company: t.company_id == c
+            )
+            charged = sorted(set(line.tax_id.mapped("amount")))
+            expected = sorted(set(own.mapped("amount")))
+            if own and charged != expected:
+                self.env["mirakl.sync.issue"]._mirakl_record(
+                    self.mirakl_backend_id,
+                    "INVOICE",
+                    _(
+                        "Mirakl charged VAT at %(charged)s %% on %(product)s "
+                        "(order %(order)s) but the product's own sale tax is "
+                        "%(expected)s %%. The seller is liable for the VAT due: "
+                        "check the product's VAT category and the marketplace's "
+                        "tax configuration.",
+                        charged="/".join("%g" % rate for rate in charged),
+                        product=line.product_id.display_name,
+                        order=self.name,
+                        expected="/".join("%g" % rate for rate in expected),
+                    ),
+                    category="mapping",
+                    record=self,
+                    mirakl_ref="tax:%s" % line.mirakl_line_id,
+                )
