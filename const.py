@@ -45,6 +45,7 @@ OPERATIONS = {
     "IV02": "Accounting document file",
     "PAYOUT": "Payout checks",
     "INVOICE": "Customer invoice",
+    "REFUND": "Credit note of a refund",
 }
 
 ISSUE_CATEGORIES = [

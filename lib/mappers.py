@@ -13,6 +13,11 @@ Cancellations (UNCONFIRMED, see the README): Mirakl lists them per line in
 line's ``quantity``, ``price`` and taxes are read as *ordered* and the
 cancellations are subtracted; ``cancellations_included=True`` reads them as
 already net of cancellations.
+
+Refunds: each line's ``refunds[]`` is read into ``Refund`` objects (amounts in
+the order's tax mode, as OR11 shows them). They are part of the raw order, so
+of its digest: a refund created or moving to ``REFUNDED`` changes the digest
+and sends the order down the update path.
 """
 
 import hashlib
@@ -36,6 +41,9 @@ RELEASED_STATES = frozenset(
     ("SHIPPING", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED", "INCIDENT_OPEN")
 )
 CLOSED_STATES = frozenset(("REFUSED", "CANCELED"))
+# Refund states: created, then paid back to the customer.
+WAITING_REFUND = "WAITING_REFUND"
+REFUNDED = "REFUNDED"
 
 
 class MiraklPayloadError(ValueError):
@@ -90,6 +98,36 @@ class Tax:
 
 
 @dataclass
+class Refund:
+    """One refund of (part of) a line, amounts in the order's tax mode."""
+
+    refund_id: str
+    state: str
+    quantity: int
+    amount: Decimal
+    shipping_amount: Decimal
+    taxes: list
+    shipping_taxes: list
+    reason_code: str = None
+    created: datetime = None
+    transaction_date: datetime = None
+    commission_amount: Decimal = ZERO
+    commission_tax_amount: Decimal = ZERO
+
+    @property
+    def refunded(self):
+        return self.state == REFUNDED
+
+    @property
+    def tax_amount(self):
+        return sum((t.amount for t in self.taxes), ZERO)
+
+    @property
+    def shipping_tax_amount(self):
+        return sum((t.amount for t in self.shipping_taxes), ZERO)
+
+
+@dataclass
 class Address:
     firstname: str = None
     lastname: str = None
@@ -139,6 +177,7 @@ class Line:
     cancelled_commission_vat: Decimal = ZERO
     reason_code: str = None
     reason_label: str = None
+    refunds: list = field(default_factory=list)  # Refund
 
     @property
     def dead(self):
@@ -298,6 +337,58 @@ def _commission_vat(raw):
     return money(raw.get("commission_vat"))
 
 
+def parse_refund(raw, what):
+    """A ``Refund`` from one element of a line's ``refunds``."""
+    if not isinstance(raw, dict):
+        raise MiraklPayloadError("%s: a refund is not an object" % what)
+    refund_id = _text(raw.get("id"))
+    if not refund_id:
+        raise MiraklPayloadError("%s: a refund has no id" % what)
+    what = "%s refund %s" % (what, refund_id)
+    quantity = raw.get("quantity")
+    if quantity is None:
+        quantity = 0
+    if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
+        raise MiraklPayloadError("%s: quantity %r is not a number" % (what, quantity))
+    if quantity != int(quantity) or quantity < 0:
+        raise MiraklPayloadError(
+            "%s: quantity %r is not a whole number" % (what, quantity)
+        )
+    state = _text(raw.get("refund_state")) or _text(raw.get("state"))
+    if not state:
+        raise MiraklPayloadError("%s: no state" % what)
+    commission_tax = to_decimal(
+        raw.get("commission_tax_amount"), what + " commission_tax_amount"
+    )
+    if commission_tax is None:
+        commission_tax = sum(_sum_by_code(raw.get("commission_taxes")).values(), ZERO)
+    return Refund(
+        refund_id=refund_id,
+        state=state,
+        quantity=int(quantity),
+        amount=money(raw.get("amount"), what + " amount"),
+        shipping_amount=money(raw.get("shipping_amount"), what + " shipping_amount"),
+        taxes=_taxes(raw.get("taxes"), what),
+        shipping_taxes=_taxes(raw.get("shipping_taxes"), what),
+        reason_code=_text(raw.get("reason_code")),
+        created=parse_datetime(raw.get("created_date")),
+        transaction_date=parse_datetime(raw.get("transaction_date")),
+        commission_amount=money(
+            raw.get("commission_amount"), what + " commission_amount"
+        ),
+        commission_tax_amount=commission_tax,
+    )
+
+
+def parse_refunds(raw, what):
+    refunds = raw.get("refunds")
+    if refunds is None:
+        return []
+    if not isinstance(refunds, list):
+        raise MiraklPayloadError("%s: refunds is not a list" % what)
+    return [parse_refund(item, what) for item in refunds]
+
+
 def parse_line(raw, order_id, cancellations_included=False):
     if not isinstance(raw, dict):
         raise MiraklPayloadError("order %s: an order line is not an object" % order_id)
@@ -350,6 +441,7 @@ def parse_line(raw, order_id, cancellations_included=False):
         else fee + vat,
         reason_code=_text(raw.get("order_line_state_reason_code")),
         reason_label=_text(raw.get("order_line_state_reason_label")),
+        refunds=parse_refunds(raw, what),
     )
     if not cancellations_included:
         for cancel in raw.get("cancelations") or ():

@@ -691,6 +691,7 @@ class MiraklBackend(models.Model):
         Issue._mirakl_resolve(self, "OR11", mirakl_ref=order.order_id)
         self._mirakl_record_warnings(sale, order, warnings)
         sale._mirakl_check_amounts(order)
+        sale._mirakl_sync_refunds(order)
         outcome = ["created"]
         if order.state in mappers.PRE_ACCEPTANCE_STATES:
             # Acceptance is the first action after the Sales Order exists.
@@ -781,6 +782,8 @@ class MiraklBackend(models.Model):
                     partner_vals[name] = sale[name].id
                 vals.update(partner_vals)
         sale.write(vals)
+        # Refunds: stored at each read; REFUNDED ones get their credit note.
+        sale._mirakl_sync_refunds(order)
         if sale.state != "cancel" and lines_changed:
             sale._mirakl_apply_line_quantities()
             self._mirakl_update_shipping_lines(sale, order, cache)

@@ -21,13 +21,14 @@ from decimal import Decimal
 from odoo import _, api, fields, models
 
 from ..lib import mappers
-from .mirakl_payout import KNOWN_TYPES, PAYMENT_TYPE, _json
+from .mirakl_payout import FEE_TYPES, KNOWN_TYPES, PAYMENT_TYPE, _json
 
 _logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 # Cycles are read again this long before the last run (late pay-out updates).
 PAYOUT_OVERLAP_DAYS = 2
+FEE_VAT_TYPES = frozenset(t for t in FEE_TYPES if t.endswith(("_VAT", "_TAX")))
 # Ids per SBC11 ``id`` filter (Mirakl's list limit).
 MAX_IDS = 100
 
@@ -55,6 +56,13 @@ class MiraklBackend(models.Model):
         default=2000,
         help="TL02 page size (Mirakl allows at most 2,000). Lower it if large "
         "pages time out.",
+    )
+    payout_vat_tolerance = fields.Float(
+        string="VAT tolerance",
+        default=0.05,
+        help="Largest difference allowed between an operator document's VAT "
+        "and the VAT of its transaction lines (rounding) before the cycle is "
+        "held.",
     )
     payout_watermark = fields.Datetime(
         string="Payouts read up to", readonly=True, copy=False
@@ -134,7 +142,7 @@ class MiraklBackend(models.Model):
                 ("mirakl_id", "not in", list(seen)),
                 "|",
                 ("pay_out_state", "not in", ("PAID", "FAILED")),
-                ("state", "!=", "ready"),
+                ("state", "not in", ("ready", "booked")),
             ]
         )
         for start in range(0, len(pending), MAX_IDS):
@@ -149,14 +157,14 @@ class MiraklBackend(models.Model):
         cycles = Cycle.browse()
         for raw in raws:
             cycles |= self._mirakl_store_cycle(raw)
-        to_read = cycles.filtered(lambda c: c.state != "ready")
+        to_read = cycles.filtered(lambda c: c.state not in ("ready", "booked"))
         lines = self._mirakl_read_cycles(to_read)
         complete = all(c.state != "reading" for c in to_read)
         if complete:
             self.sudo().payout_watermark = started
         stats = {
             "cycles": len(cycles),
-            "ready": len(to_read.filtered(lambda c: c.state == "ready")),
+            "ready": len(to_read.filtered(lambda c: c.state in ("ready", "booked"))),
             "held": len(to_read.filtered(lambda c: c.state == "held")),
             "lines": lines,
         }
@@ -470,6 +478,7 @@ class MiraklBackend(models.Model):
                             transferred=transferred,
                         ),
                     )
+        problems.update(self._mirakl_check_documents(cycle))
         unknown = sorted(kind for kind in totals if kind not in KNOWN_TYPES)
         if unknown:
             problems["types"] = (
@@ -483,7 +492,7 @@ class MiraklBackend(models.Model):
                 ),
             )
         Issue = self.env["mirakl.sync.issue"]
-        for key in ("identity", "payment", "document", "types"):
+        for key in ("identity", "payment", "document", "types", "vat"):
             if key in problems:
                 category, message = problems[key]
                 Issue._mirakl_record(
@@ -504,6 +513,49 @@ class MiraklBackend(models.Model):
             }
         )
         return not problems
+
+    def _mirakl_check_documents(self, cycle):
+        """Each operator document's VAT against the VAT lines that carry its
+        number, within the shop's tolerance."""
+        tolerance = Decimal(str(self.payout_vat_tolerance)).quantize(CENT)
+        vat_by_number = {}
+        for line in cycle.line_ids:
+            if (
+                line.transaction_type in FEE_VAT_TYPES
+                and line.accounting_document_number
+            ):
+                number = line.accounting_document_number
+                vat_by_number[number] = vat_by_number.get(number, Decimal(0)) + _money(
+                    line.amount
+                )
+        gaps = []
+        for document in cycle.document_ids.filtered("invoice_number"):
+            lines_vat = abs(vat_by_number.get(document.invoice_number, Decimal(0)))
+            document_vat = abs(_money(document.total_taxes))
+            if abs(document_vat - lines_vat) > tolerance:
+                gaps.append(
+                    _(
+                        "%(document)s: VAT %(document_vat)s, its lines %(lines_vat)s",
+                        document=document.name,
+                        document_vat=document_vat,
+                        lines_vat=lines_vat,
+                    )
+                )
+        if not gaps:
+            return {}
+        return {
+            "vat": (
+                "drift",
+                _(
+                    "Operator documents whose VAT differs from their transaction "
+                    "lines by more than %(tolerance)s: %(gaps)s. The fees' input "
+                    "VAT must be the document's: nothing is booked until they "
+                    "agree (or the tolerance is raised).",
+                    tolerance=tolerance,
+                    gaps="; ".join(gaps),
+                ),
+            )
+        }
 
     def _mirakl_retry_issue(self, issue):
         if issue.operation in ("SBC11", "TL02", "IV01", "IV02", "PAYOUT"):

@@ -137,6 +137,8 @@ class SaleOrder(models.Model):
             sale.mirakl_order_id,
             ", ".join(invoices.mapped("name")),
         )
+        # Refunds Mirakl reported before the invoice existed.
+        sale._mirakl_credit_refunds()
         return invoices
 
     def _mirakl_check_invoice_taxes(self):

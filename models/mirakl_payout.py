@@ -158,7 +158,7 @@ class MiraklBillingCycle(models.Model):
     def _mirakl_retry_issue(self, issue):
         self.ensure_one()
         self.backend_id._mirakl_read_cycles(self)
-        return self.state == "ready"
+        return self.state in ("ready", "booked")
 
 
 class MiraklTransactionLine(models.Model):

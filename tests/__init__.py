@@ -15,3 +15,5 @@ from . import test_shipments
 from . import test_stock
 from . import test_payouts
 from . import test_invoices
+from . import test_refunds
+from . import test_settlement

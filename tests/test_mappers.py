@@ -110,6 +110,120 @@ class TestOrderMapper(BaseCase):
                 with self.assertRaisesRegex(mappers.MiraklPayloadError, expected):
                     mappers.parse_order(raw)
 
+    @staticmethod
+    def _refund(**changes):
+        refund = {
+            "id": "R-1",
+            "order_refund_id": None,
+            "created_date": "2025-03-10T09:00:00Z",
+            "quantity": 1,
+            "reason_code": "RETURNED",
+            "amount": 60.0,
+            "shipping_amount": 3.95,
+            "taxes": [{"code": "GB_VAT_STD", "amount": 10.0, "rate": 20}],
+            "shipping_taxes": [{"code": "GB_VAT_STD", "amount": 0.66, "rate": 20}],
+            "fees": [],
+            "commission_amount": 9.0,
+            "commission_tax_amount": 1.8,
+            "commission_taxes": [{"code": "GB_VAT", "amount": 1.8}],
+            "commission_total_amount": 10.8,
+            "refund_state": "REFUNDED",
+            "state": "REFUNDED",
+            "transaction_date": "2025-03-10T09:05:00+01:00",
+            "transaction_number": None,
+        }
+        refund.update(changes)
+        return refund
+
+    def test_refunds(self):
+        raw = _payload()
+        raw["order_lines"][0]["refunds"] = [self._refund()]
+        order = mappers.parse_order(raw)
+        (refund,) = order.lines[0].refunds
+        self.assertEqual(order.lines[1].refunds, [])
+        self.assertEqual(refund.refund_id, "R-1")
+        self.assertEqual(refund.state, "REFUNDED")
+        self.assertTrue(refund.refunded)
+        self.assertEqual(refund.quantity, 1)
+        self.assertEqual(refund.amount, Decimal("60.0"))
+        self.assertEqual(refund.shipping_amount, Decimal("3.95"))
+        self.assertEqual(refund.taxes, [mappers.Tax("GB_VAT_STD", 20, Decimal(10))])
+        self.assertEqual(refund.tax_amount, Decimal("10.0"))
+        self.assertEqual(refund.shipping_tax_amount, Decimal("0.66"))
+        self.assertEqual(refund.reason_code, "RETURNED")
+        self.assertEqual(refund.created, datetime(2025, 3, 10, 9, 0))
+        self.assertEqual(refund.transaction_date, datetime(2025, 3, 10, 8, 5))
+        self.assertEqual(refund.commission_amount, Decimal("9.0"))
+        self.assertEqual(refund.commission_tax_amount, Decimal("1.8"))
+        # Refunds leave what was sold as it is (the goods were shipped).
+        self.assertEqual(order.expected_amount_total(), Decimal("93.95"))
+
+    def test_refund_optional_fields(self):
+        raw = _payload()
+        raw["order_lines"][0]["refunds"] = [
+            {"id": "R-2", "state": "WAITING_REFUND", "amount": "12.50"}
+        ]
+        (refund,) = mappers.parse_order(raw).lines[0].refunds
+        self.assertEqual(refund.state, "WAITING_REFUND")
+        self.assertFalse(refund.refunded)
+        self.assertEqual(refund.quantity, 0)
+        self.assertEqual(refund.amount, Decimal("12.50"))
+        self.assertEqual(refund.shipping_amount, Decimal("0.00"))
+        self.assertEqual((refund.taxes, refund.shipping_taxes), ([], []))
+        self.assertIsNone(refund.reason_code)
+        self.assertIsNone(refund.created)
+        self.assertIsNone(refund.transaction_date)
+        self.assertEqual(refund.commission_tax_amount, Decimal(0))
+        # refund_state wins over the deprecated state
+        raw["order_lines"][0]["refunds"] = [
+            self._refund(refund_state="REFUNDED", state="WAITING_REFUND")
+        ]
+        (refund,) = mappers.parse_order(raw).lines[0].refunds
+        self.assertEqual(refund.state, "REFUNDED")
+        raw["order_lines"][0]["refunds"] = None
+        self.assertEqual(mappers.parse_order(raw).lines[0].refunds, [])
+
+    def test_refund_changes_the_digest(self):
+        raw = _payload()
+        plain = mappers.parse_order(raw).digest
+        raw["order_lines"][0]["refunds"] = [
+            self._refund(refund_state="WAITING_REFUND", state="WAITING_REFUND")
+        ]
+        waiting = mappers.parse_order(raw).digest
+        raw["order_lines"][0]["refunds"] = [self._refund()]
+        refunded = mappers.parse_order(raw).digest
+        self.assertEqual(len({plain, waiting, refunded}), 3)
+        self.assertEqual(mappers.parse_order(copy.deepcopy(raw)).digest, refunded)
+
+    def test_unusable_refunds_are_named(self):
+        def refunds(**changes):
+            return lambda raw: raw["order_lines"][0].update(
+                refunds=[self._refund(**changes)]
+            )
+
+        cases = {
+            "refunds is not a list": lambda raw: raw["order_lines"][0].update(
+                refunds={"id": "R-1"}
+            ),
+            "a refund is not an object": lambda raw: raw["order_lines"][0].update(
+                refunds=["R-1"]
+            ),
+            "a refund has no id": refunds(id=None),
+            "R-1: quantity 1.5 is not a whole": refunds(quantity=1.5),
+            "R-1: quantity 'one' is not a number": refunds(quantity="one"),
+            "R-1 amount is not a number": refunds(amount="ten"),
+            "R-1 shipping_amount is not a number": refunds(shipping_amount=True),
+            "R-1: no state": refunds(refund_state=None, state=""),
+            "R-1 tax": refunds(taxes=[{"code": "X", "rate": "x", "amount": 1}]),
+            "not an ISO-8601": refunds(transaction_date="soon"),
+        }
+        for expected, breaks in cases.items():
+            with self.subTest(expected):
+                raw = copy.deepcopy(_payload())
+                breaks(raw)
+                with self.assertRaisesRegex(mappers.MiraklPayloadError, expected):
+                    mappers.parse_order(raw)
+
     def test_country_codes(self):
         self.assertEqual(alpha2("GBR"), "GB")
         self.assertEqual(alpha2("irl"), "IE")

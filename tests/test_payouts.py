@@ -9,6 +9,11 @@ from .order_common import OrderCommon
 
 @tagged("post_install", "-at_install")
 class TestPayoutImport(OrderCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend._mirakl_setup_finance()
+
     def setUp(self):
         super().setUp()
         for product in self.products:
@@ -51,7 +56,7 @@ class TestPayoutImport(OrderCommon):
         self.assertTrue(result["ok"], result["message"])
         cycle = self.cycles()
         self.assertEqual(len(cycle), 1)
-        self.assertEqual(cycle.state, "ready", cycle.check_message)
+        self.assertEqual(cycle.state, "booked", cycle.check_message)
         self.assertEqual(cycle.pay_out_state, "PAID")
         self.assertAlmostEqual(cycle.lines_total, cycle.amount_transferred, places=2)
         self.assertGreater(cycle.amount_transferred, 0)
@@ -99,7 +104,7 @@ class TestPayoutImport(OrderCommon):
         # Read again in full (the operator fixed its API): ready.
         self.backend.payout_page_size = 2000
         cycle.action_recheck()
-        self.assertEqual(cycle.state, "ready", cycle.check_message)
+        self.assertEqual(cycle.state, "booked", cycle.check_message)
         self.assertEqual(issue.state, "resolved")
 
     def test_unknown_type_holds_the_cycle(self):
@@ -143,7 +148,7 @@ class TestPayoutImport(OrderCommon):
         self.close_cycle()  # nothing left: a zero cycle
         self.run_payouts()
         failed, zero = self.cycles().sorted(lambda c: -c.amount_transferred)
-        self.assertEqual(failed.state, "ready", failed.check_message)
+        self.assertEqual(failed.state, "booked", failed.check_message)
         self.assertEqual(
             (failed.pay_out_state, failed.pay_out_failure_reason),
             ("FAILED", "INCOMPLETE_KYC"),
@@ -154,7 +159,20 @@ class TestPayoutImport(OrderCommon):
         )
         self.assertIn("MANUAL_CREDIT", failed.document_ids.mapped("document_type"))
         self.assertEqual(zero.amount_transferred, 0)
-        self.assertEqual(zero.state, "ready")
+        self.assertEqual(zero.state, "booked")
+        self.assertFalse(zero.move_id)  # nothing to book
+
+    def test_document_vat_against_its_lines(self):
+        self.shipped_orders(self.order_spec(("std", 2)))
+        self.close_cycle(vat_difference_cents=1)
+        self.run_payouts()
+        cycle = self.cycles()
+        self.assertEqual(cycle.state, "booked")  # 1p is within the tolerance
+        self.backend.payout_vat_tolerance = 0.0
+        cycle.action_recheck()
+        self.assertEqual(cycle.state, "held")
+        issue = self.open_issues(operation="PAYOUT", mirakl_ref="vat")
+        self.assertEqual(issue.category, "drift")
 
     def test_a_stored_line_that_changes_is_drift(self):
         self.shipped_orders(self.order_spec(("std", 1)))
@@ -173,7 +191,7 @@ class TestPayoutImport(OrderCommon):
         cycle.action_recheck()
         issue = self.open_issues(operation="TL02", mirakl_ref=line.mirakl_id)
         self.assertEqual(issue.category, "drift")
-        self.assertEqual(cycle.state, "ready")  # Mirakl's figure is kept
+        self.assertEqual(cycle.state, "booked")  # Mirakl's figure is kept
 
     def test_payout_job_and_retry(self):
         self.shipped_orders(self.order_spec(("std", 1)))
@@ -186,5 +204,5 @@ class TestPayoutImport(OrderCommon):
         self.assertEqual(issue.res_id, cycle.id)
         self.control.clear_faults()
         issue.action_retry()
-        self.assertEqual(cycle.state, "ready")
+        self.assertEqual(cycle.state, "booked")
         self.assertEqual(issue.state, "resolved")

@@ -1,0 +1,555 @@
+"""The settlement entry: one journal entry per Mirakl billing cycle (payout).
+
+The entry books no revenue (customer invoices did, at the tax point): it
+clears what the marketplace owed for each order (one line per order on the
+marketplace receivable, partner the customer) and each refund (one line per
+refund), books the operator's charges on expense accounts with their input
+VAT as real tax lines (tags included, so a VAT return built on tags shows
+them), reserve movements on their own account, and puts the net, which is the
+amount transferred, on a payouts-in-transit account (partner the operator).
+
+Its total is the payout by construction: the cycle is booked only once its
+lines add up to the amount transferred (see ``mirakl_backend_payout.py``).
+Posting it reconciles each order's line with its invoice's receivable; an
+invoice posted later is reconciled then.
+"""
+
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+from odoo import _, fields, models
+from odoo.tools import float_is_zero
+
+from .mirakl_backend_payout import FEE_VAT_TYPES
+from .mirakl_payout import FEE_TYPES, ORDER_TYPES, REFUND_TYPES, RESERVE_TYPES
+
+_logger = logging.getLogger(__name__)
+
+COMMISSION_TYPES = frozenset(
+    (
+        "COMMISSION_FEE",
+        "COMMISSION_VAT",
+        "REFUND_COMMISSION_FEE",
+        "REFUND_COMMISSION_VAT",
+        "SELLER_FEE_ON_ORDER",
+        "SELLER_FEE_ON_ORDER_TAX",
+    )
+)
+CREDIT_TYPES = frozenset(("MANUAL_CREDIT", "MANUAL_CREDIT_VAT"))
+
+
+class MiraklBackend(models.Model):
+    _inherit = "mirakl.backend"
+
+    settlement_journal_id = fields.Many2one(
+        "account.journal",
+        string="Settlement journal",
+        check_company=True,
+        domain="[('type', '=', 'general')]",
+    )
+    transit_account_id = fields.Many2one(
+        "account.account",
+        string="Payouts in transit",
+        check_company=True,
+        help="What the operator has paid out and the bank has not shown yet.",
+    )
+    commission_account_id = fields.Many2one(
+        "account.account", string="Commission expense", check_company=True
+    )
+    fee_account_id = fields.Many2one(
+        "account.account",
+        string="Other marketplace fees",
+        check_company=True,
+        help="Subscription, penalties, one-off and manual invoices.",
+    )
+    other_income_account_id = fields.Many2one(
+        "account.account",
+        string="Marketplace credits",
+        check_company=True,
+        help="Manual credits from the operator.",
+    )
+    reserve_account_id = fields.Many2one(
+        "account.account",
+        string="Reserve held by the marketplace",
+        check_company=True,
+    )
+    fee_tax_id = fields.Many2one(
+        "account.tax",
+        string="VAT on marketplace fees",
+        check_company=True,
+        domain="[('type_tax_use', '=', 'purchase')]",
+        help="The operator's VAT on its charges (input VAT), e.g. 20 % on services.",
+    )
+    operator_partner_id = fields.Many2one(
+        "res.partner",
+        string="Marketplace operator",
+        help="Partner of the fee, VAT and in-transit lines.",
+    )
+    settlement_auto_post = fields.Boolean(
+        string="Post settlements",
+        help="Post each settlement entry at once instead of leaving it in "
+        "draft for finance to review.",
+    )
+
+    def action_setup_finance(self):
+        """Create the accounts, journal and operator partner left empty."""
+        for backend in self._mirakl_as_operator():
+            backend._mirakl_setup_finance()
+        return True
+
+    def _mirakl_setup_finance(self):
+        self.ensure_one()
+        company = self.company_id
+        Account = self.env["account.account"].sudo()
+        vals = {}
+        specs = (
+            ("receivable_account_id", _("%s receivable"), "asset_receivable", True),
+            ("transit_account_id", _("%s payouts in transit"), "asset_current", True),
+            ("reserve_account_id", _("%s reserve"), "asset_current", True),
+            ("commission_account_id", _("%s commission"), "expense", False),
+            ("fee_account_id", _("%s fees"), "expense", False),
+            ("other_income_account_id", _("%s credits"), "income_other", False),
+        )
+        for field, name, account_type, reconcile in specs:
+            if self[field]:
+                continue
+            like = Account.search(
+                [
+                    ("company_ids", "in", company.id),
+                    ("account_type", "=", account_type),
+                ],
+                order="code",
+                limit=1,
+            )
+            vals[field] = Account.create(
+                {
+                    "name": name % self.name,
+                    "code": self._mirakl_free_code(like.code if like else "100000"),
+                    "account_type": account_type,
+                    "reconcile": reconcile,
+                    "company_ids": [(6, 0, company.ids)],
+                }
+            ).id
+        if not self.settlement_journal_id:
+            vals["settlement_journal_id"] = (
+                self.env["account.journal"]
+                .sudo()
+                .create(
+                    {
+                        "name": _("%s settlements", self.name),
+                        "code": self._mirakl_free_journal_code(),
+                        "type": "general",
+                        "company_id": company.id,
+                    }
+                )
+                .id
+            )
+        if not self.operator_partner_id:
+            vals["operator_partner_id"] = (
+                self.env["res.partner"]
+                .sudo()
+                .create(
+                    {
+                        "name": _("%s (marketplace operator)", self.name),
+                        "is_company": True,
+                    }
+                )
+                .id
+            )
+        if not self.fee_tax_id:
+            tax = self.env.ref(
+                "account.%s_PT_20_S" % company.id, raise_if_not_found=False
+            ) or self.env["account.tax"].sudo().search(
+                [
+                    ("company_id", "=", company.id),
+                    ("type_tax_use", "=", "purchase"),
+                    ("amount_type", "=", "percent"),
+                    ("amount", "=", 20.0),
+                ],
+                limit=1,
+            )
+            if tax:
+                vals["fee_tax_id"] = tax.id
+        if vals:
+            self.sudo().write(vals)
+
+    def _mirakl_free_code(self, base):
+        Account = self.env["account.account"].sudo().with_context(active_test=False)
+        digits = "".join(ch for ch in base if ch.isdigit()) or "100000"
+        number = int(digits)
+        for step in range(1, 1000):
+            code = str(number + step).zfill(len(digits))
+            if not Account.search_count(
+                [("code", "=", code), ("company_ids", "in", self.company_id.id)]
+            ):
+                return code
+        return "MK%s" % self.id
+
+    def _mirakl_free_journal_code(self):
+        Journal = self.env["account.journal"].sudo().with_context(active_test=False)
+        for n in range(1, 100):
+            code = "MKS%d" % n if n > 1 else "MKS"
+            if not Journal.search_count(
+                [("code", "=", code), ("company_id", "=", self.company_id.id)]
+            ):
+                return code
+        return "MK%d" % self.id
+
+    def _mirakl_check_cycle(self, cycle):
+        ok = super()._mirakl_check_cycle(cycle)
+        if ok and (cycle.move_id or self._mirakl_book_cycle(cycle)):
+            cycle.state = "booked"
+        return ok
+
+    def _mirakl_finance_missing(self):
+        required = (
+            "settlement_journal_id",
+            "receivable_account_id",
+            "transit_account_id",
+            "commission_account_id",
+            "fee_account_id",
+            "other_income_account_id",
+            "reserve_account_id",
+            "operator_partner_id",
+        )
+        return [self._fields[name].string for name in required if not self[name]]
+
+    # === BUSINESS METHODS: the settlement entry === #
+
+    def _mirakl_book_cycle(self, cycle):
+        """Create the cycle's settlement entry (once); post it if the shop
+        says so. True when booked (a zero cycle needs no entry), None when
+        the shop's finance settings are incomplete."""
+        self.ensure_one()
+        if cycle.move_id or cycle.state != "ready":
+            return bool(cycle.move_id) or None
+        Issue = self.env["mirakl.sync.issue"]
+        missing = self._mirakl_finance_missing()
+        if missing:
+            Issue._mirakl_record(
+                self,
+                "PAYOUT",
+                _(
+                    "Cycle %(cycle)s cannot be booked: the shop's finance settings "
+                    "are incomplete (%(fields)s). Press Set up accounts on the "
+                    "shop's Finance tab, or fill them in.",
+                    cycle=cycle.name,
+                    fields=", ".join(missing),
+                ),
+                category="config",
+                mirakl_ref="finance setup",
+            )
+            return None
+        Issue._mirakl_resolve(self, "PAYOUT", mirakl_ref="finance setup")
+        move_lines = self._mirakl_settlement_lines(cycle)
+        if not move_lines:
+            return True  # a zero cycle: nothing to book
+        document = cycle.document_ids.filtered(
+            lambda d: d.document_type == "AUTO_INVOICE"
+        )[:1]
+        move = (
+            self.env["account.move"]
+            .sudo()
+            .with_context(check_move_validity=False, skip_invoice_sync=True)
+            .create(
+                {
+                    "move_type": "entry",
+                    "journal_id": self.settlement_journal_id.id,
+                    "date": (
+                        document.issue_date
+                        or cycle.date_created
+                        or fields.Datetime.now()
+                    ).date(),
+                    "ref": _(
+                        "Mirakl payout %(voucher)s%(document)s",
+                        voucher=cycle.payment_voucher_number or cycle.mirakl_id,
+                        document=" / %s" % document.invoice_number
+                        if document.invoice_number
+                        else "",
+                    ),
+                    "mirakl_cycle_id": cycle.id,
+                    "line_ids": [(0, 0, vals) for vals in move_lines],
+                }
+            )
+        )
+        for doc in cycle.document_ids.filtered("file"):
+            self.env["ir.attachment"].sudo().create(
+                {
+                    "name": doc.file_name or doc.name,
+                    "datas": doc.file,
+                    "res_model": "account.move",
+                    "res_id": move.id,
+                }
+            )
+        cycle.write({"move_id": move.id})
+        if self.settlement_auto_post:
+            move.action_post()
+        _logger.info(
+            "Mirakl shop %s: cycle %s booked as %s", self.id, cycle.mirakl_id, move.id
+        )
+        return True
+
+    def _mirakl_settlement_lines(self, cycle):
+        """The entry's lines (values), balanced: debit positive."""
+        currency = cycle.currency_id
+        operator = self.operator_partner_id
+        by_order = defaultdict(Decimal)
+        by_refund = defaultdict(Decimal)
+        refund_orders = {}
+        fees = defaultdict(lambda: [Decimal(0), Decimal(0)])  # gross, vat
+        reserve = Decimal(0)
+        sales = {}
+        for line in cycle.line_ids:
+            kind = line.transaction_type
+            amount = Decimal(str(line.amount)).quantize(Decimal("0.01"))
+            if kind in ORDER_TYPES or (
+                kind in REFUND_TYPES and not line.mirakl_refund_id
+            ):
+                by_order[line.mirakl_order_id] += amount
+                sales[line.mirakl_order_id] = line.sale_order_id
+            elif kind in REFUND_TYPES:
+                by_refund[line.mirakl_refund_id] += amount
+                refund_orders[line.mirakl_refund_id] = (
+                    line.mirakl_order_id,
+                    line.sale_order_id,
+                )
+            elif kind in FEE_TYPES:
+                if kind in COMMISSION_TYPES:
+                    account = self.commission_account_id
+                elif kind in CREDIT_TYPES:
+                    account = self.other_income_account_id
+                else:
+                    account = self.fee_account_id
+                key = (line.accounting_document_number or "", account.id)
+                fees[key][0] += amount
+                if kind in FEE_VAT_TYPES:
+                    fees[key][1] += amount
+            elif kind in RESERVE_TYPES:
+                reserve += amount
+        lines = []
+        receivable = self.receivable_account_id
+        for order_id, total in sorted(by_order.items()):
+            sale = sales.get(order_id)
+            lines.append(
+                {
+                    "name": _("Mirakl order %s", order_id),
+                    "account_id": receivable.id,
+                    "partner_id": (
+                        sale.partner_id.commercial_partner_id or operator
+                    ).id,
+                    "balance": float(-total),
+                    "mirakl_order_id": order_id,
+                    "mirakl_sale_order_id": sale.id if sale else False,
+                }
+            )
+        for refund_id, total in sorted(by_refund.items()):
+            order_id, sale = refund_orders[refund_id]
+            lines.append(
+                {
+                    "name": _(
+                        "Mirakl refund %(refund)s (order %(order)s)",
+                        refund=refund_id,
+                        order=order_id,
+                    ),
+                    "account_id": receivable.id,
+                    "partner_id": (
+                        sale.partner_id.commercial_partner_id or operator
+                    ).id,
+                    "balance": float(-total),
+                    "mirakl_order_id": order_id,
+                    "mirakl_refund_id": refund_id,
+                    "mirakl_sale_order_id": sale.id if sale else False,
+                }
+            )
+        self._mirakl_use_document_vat(cycle, fees)
+        tax = self.fee_tax_id
+        for (number, account_id), (gross, vat) in sorted(fees.items()):
+            if not gross and not vat:
+                continue
+            base = gross - vat
+            lines += self._mirakl_fee_lines(
+                account_id, base, vat, tax, operator, number, currency
+            )
+        if reserve:
+            lines.append(
+                {
+                    "name": _("Marketplace reserve"),
+                    "account_id": self.reserve_account_id.id,
+                    "partner_id": operator.id,
+                    "balance": float(-reserve),
+                }
+            )
+        transferred = Decimal(str(cycle.amount_transferred)).quantize(Decimal("0.01"))
+        if transferred:
+            lines.append(
+                {
+                    "name": _(
+                        "Payout %s", cycle.payment_voucher_number or cycle.mirakl_id
+                    ),
+                    "account_id": self.transit_account_id.id,
+                    "partner_id": operator.id,
+                    "balance": float(transferred),
+                }
+            )
+        return lines
+
+    def _mirakl_use_document_vat(self, cycle, fees):
+        """Book the VAT of each operator document (its VAT invoice), not the
+        sum of its lines: a rounding gap (within the shop's tolerance, see the
+        cycle checks) goes to the base of its largest charge."""
+        documents = {
+            doc.invoice_number: doc for doc in cycle.document_ids if doc.invoice_number
+        }
+        by_number = defaultdict(list)
+        for key, (_gross, vat) in fees.items():
+            if vat:
+                by_number[key[0]].append(key)
+        for number, keys in by_number.items():
+            document = documents.get(number)
+            if not document:
+                continue
+            lines_vat = sum((fees[key][1] for key in keys), Decimal(0))
+            sign = -1 if lines_vat < 0 else 1
+            document_vat = sign * abs(
+                Decimal(str(document.total_taxes)).quantize(Decimal("0.01"))
+            )
+            gap = document_vat - lines_vat
+            if gap:
+                largest = max(keys, key=lambda k: abs(fees[k][1]))
+                fees[largest][1] += gap
+
+    def _mirakl_fee_lines(self, account_id, base, vat, tax, operator, number, currency):
+        """An operator charge (base < 0: the seller pays) and its VAT, as a base
+        line with the tax and its tags and a tax line on the tax's account."""
+        label = (
+            _("Marketplace charges %s", number) if number else _("Marketplace charges")
+        )
+        is_refund = base > 0  # a credit from the operator reduces input VAT
+        base_vals = {
+            "name": label,
+            "account_id": account_id,
+            "partner_id": operator.id,
+            "balance": float(-base),
+        }
+        if not tax or float_is_zero(float(vat), precision_rounding=currency.rounding):
+            if vat:
+                base_vals["balance"] = float(-(base + vat))
+            return [base_vals]
+        repartition = tax.repartition_line_ids.filtered(
+            lambda r: (
+                r.repartition_type == "tax"
+                and r.document_type == ("refund" if is_refund else "invoice")
+            )
+        )[:1]
+        base_vals.update(
+            tax_ids=[(6, 0, tax.ids)],
+            tax_tag_ids=[(6, 0, tax.get_tax_tags(is_refund, "base").ids)],
+        )
+        tax_vals = {
+            "name": tax.name,
+            "account_id": (repartition.account_id.id or account_id),
+            "partner_id": operator.id,
+            "balance": float(-vat),
+            "tax_repartition_line_id": repartition.id,
+            "tax_tag_ids": [(6, 0, repartition.tag_ids.ids)],
+            "tax_base_amount": float(abs(base)),
+        }
+        return [base_vals, tax_vals]
+
+
+class MiraklBillingCycle(models.Model):
+    _inherit = "mirakl.billing.cycle"
+
+    state = fields.Selection(
+        selection_add=[("booked", "Booked")], ondelete={"booked": "set default"}
+    )
+
+    move_id = fields.Many2one(
+        "account.move", string="Settlement entry", readonly=True, copy=False
+    )
+    move_state = fields.Selection(related="move_id.state", string="Entry status")
+
+    def action_book(self):
+        for backend in self.backend_id._mirakl_as_operator():
+            for cycle in self.filtered(lambda c, b=backend: c.backend_id.id == b.id):
+                backend._mirakl_book_cycle(cycle.sudo())
+        return True
+
+    def action_open_move(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "account.move",
+            "res_id": self.move_id.id,
+            "view_mode": "form",
+        }
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    mirakl_order_id = fields.Char(
+        string="Mirakl order", index="btree_not_null", copy=False
+    )
+    mirakl_refund_id = fields.Char(string="Mirakl refund", copy=False)
+    mirakl_sale_order_id = fields.Many2one(
+        "sale.order", string="Mirakl Sales Order", copy=False, index="btree_not_null"
+    )
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    mirakl_cycle_id = fields.Many2one(
+        "mirakl.billing.cycle",
+        string="Mirakl billing cycle",
+        copy=False,
+        index="btree_not_null",
+    )
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        posted._mirakl_reconcile_settlements()
+        return posted
+
+    def _mirakl_reconcile_settlements(self):
+        """Match each order's settlement line with its invoices' receivable
+        (same account), whichever of the two is posted last."""
+        settlement_lines = self.filtered("mirakl_cycle_id").line_ids.filtered(
+            lambda l: l.mirakl_sale_order_id and not l.reconciled
+        )
+        invoices = self.filtered(lambda m: m.is_invoice(include_receipts=False))
+        if invoices:
+            sales = invoices.line_ids.sale_line_ids.order_id.filtered(
+                "mirakl_backend_id"
+            )
+            if sales:
+                settlement_lines |= (
+                    self.env["account.move.line"]
+                    .sudo()
+                    .search(
+                        [
+                            ("mirakl_sale_order_id", "in", sales.ids),
+                            ("parent_state", "=", "posted"),
+                            ("reconciled", "=", False),
+                            ("move_id.mirakl_cycle_id", "!=", False),
+                        ]
+                    )
+                )
+        for line in settlement_lines.filtered(lambda l: l.parent_state == "posted"):
+            sale = line.mirakl_sale_order_id
+            moves = sale.invoice_ids.filtered(lambda m: m.state == "posted")
+            if line.mirakl_refund_id:
+                moves = moves.filtered(
+                    lambda m, r=line.mirakl_refund_id: (
+                        m.move_type == "out_refund" and r in (m.ref or "")
+                    )
+                )
+            else:
+                moves = moves.filtered(lambda m: m.move_type == "out_invoice")
+            counterpart = moves.line_ids.filtered(
+                lambda l, a=line.account_id: l.account_id == a and not l.reconciled
+            )
+            if counterpart:
+                (line | counterpart).reconcile()

@@ -1,0 +1,216 @@
+"""The settlement entry of a Mirakl payout: balanced, equal to the payout,
+reconciled with the customer invoices."""
+
+from odoo.tests import Form, tagged
+
+from .order_common import OrderCommon
+
+
+@tagged("post_install", "-at_install")
+class TestSettlement(OrderCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fee_tax = cls.env["account.tax"].create(
+            {
+                "name": "VAT 20% on services (purchase)",
+                "amount": 20.0,
+                "amount_type": "percent",
+                "type_tax_use": "purchase",
+                "company_id": cls.company.id,
+            }
+        )
+        cls.input_vat = cls.env["account.account"].create(
+            {
+                "name": "VAT on purchases",
+                "code": "220100",
+                "account_type": "liability_current",
+                "company_ids": [(6, 0, cls.company.ids)],
+            }
+        )
+        cls.env.invalidate_all()
+        cls.fee_tax.repartition_line_ids.filtered(
+            lambda r: r.repartition_type == "tax"
+        ).account_id = cls.input_vat
+        cls.backend.fee_tax_id = cls.fee_tax
+        cls.backend._mirakl_setup_finance()
+        cls.backend.settlement_auto_post = True
+
+    def setUp(self):
+        super().setUp()
+        self.assertTrue(self.backend._mirakl_refresh_carriers())
+
+    # --- helpers ---
+
+    def shipped(self, *lines):
+        (order,) = self.create_orders(self.order_spec(*lines))
+        self.import_orders()
+        self.import_orders()
+        sale = self.sale_of(order["order_id"])
+        for line in sale.order_line.filtered("mirakl_line_id"):
+            self.set_stock(line.product_id, line.product_uom_qty)
+        picking = sale.picking_ids
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        result = picking.button_validate()
+        if isinstance(result, dict):
+            Form.from_action(self.env, result).save().process()
+        self.env["mirakl.backend"]._cron_mirakl_sync_shipments()  # OR23/OR24
+        self.assertEqual(
+            self.control.order(order["order_id"])["order_state"], "SHIPPED"
+        )
+        return sale
+
+    def book(self, **close):
+        self.control.call("POST", "billing/close", json=close)
+        result = self.backend._mirakl_import_payouts()
+        self.env.invalidate_all()
+        cycle = self.env["mirakl.billing.cycle"].search(
+            [("backend_id", "=", self.backend.id)], limit=1
+        )
+        return result, cycle
+
+    def balance(self, account, moves=None):
+        domain = [("account_id", "=", account.id), ("parent_state", "=", "posted")]
+        if moves is not None:
+            domain.append(("move_id", "in", moves.ids))
+        lines = self.env["account.move.line"].search(domain)
+        return round(sum(lines.mapped("amount_residual")), 2)
+
+    # --- tests ---
+
+    def test_one_balanced_entry_equal_to_the_payout(self):
+        first = self.shipped(("std", 2), ("zero", 1))
+        second = self.shipped(("reduced", 1))
+        self.control.call(
+            "POST",
+            "billing/items",
+            json={"type": "SUBSCRIPTION", "amount_excl_tax": "25.00", "vat_rate": "20"},
+        )
+        result, cycle = self.book()
+        self.assertTrue(result["ok"], result["message"])
+        self.assertEqual(cycle.state, "booked")
+        move = cycle.move_id
+        self.assertEqual(move.state, "posted")
+        self.assertEqual(move.journal_id, self.backend.settlement_journal_id)
+        self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0, places=2)
+        transit = move.line_ids.filtered(
+            lambda l: l.account_id == self.backend.transit_account_id
+        )
+        self.assertAlmostEqual(transit.balance, cycle.amount_transferred, places=2)
+        self.assertEqual(transit.partner_id, self.backend.operator_partner_id)
+        # One receivable line per order, for what the customer paid.
+        for sale in (first, second):
+            line = move.line_ids.filtered(lambda l, s=sale: l.mirakl_sale_order_id == s)
+            self.assertEqual(len(line), 1)
+            self.assertAlmostEqual(-line.balance, sale.mirakl_total_price, places=2)
+            self.assertEqual(line.partner_id, sale.partner_id.commercial_partner_id)
+            # The invoice is paid by the settlement.
+            self.assertEqual(sale.invoice_ids.payment_state, "paid")
+        self.assertEqual(self.balance(self.backend.receivable_account_id), 0.0)
+        # Charges with their input VAT as a real tax line.
+        commission = move.line_ids.filtered(
+            lambda l: l.account_id == self.backend.commission_account_id
+        )
+        expected = first.mirakl_commission_fee + second.mirakl_commission_fee
+        self.assertAlmostEqual(sum(commission.mapped("balance")), expected, places=2)
+        self.assertEqual(commission.tax_ids, self.fee_tax)
+        vat = move.line_ids.filtered("tax_repartition_line_id")
+        self.assertEqual(vat.account_id, self.input_vat)
+        self.assertAlmostEqual(
+            sum(vat.mapped("balance")),
+            first.mirakl_commission_vat + second.mirakl_commission_vat + 5.0,
+            places=2,
+        )
+        fees = move.line_ids.filtered(
+            lambda l: l.account_id == self.backend.fee_account_id
+        )
+        self.assertAlmostEqual(sum(fees.mapped("balance")), 25.0, places=2)
+        # The payout is what is left in transit, and the documents are attached.
+        self.assertEqual(
+            self.balance(self.backend.transit_account_id),
+            round(cycle.amount_transferred, 2),
+        )
+        self.assertTrue(
+            self.env["ir.attachment"].search_count(
+                [("res_model", "=", "account.move"), ("res_id", "=", move.id)]
+            )
+        )
+        # Exactly once.
+        self.backend._mirakl_import_payouts()
+        self.assertEqual(
+            self.env["account.move"].search_count([("mirakl_cycle_id", "=", cycle.id)]),
+            1,
+        )
+
+    def test_manual_credit_reduces_input_vat(self):
+        self.shipped(("std", 1))
+        self.control.call(
+            "POST",
+            "billing/items",
+            json={
+                "type": "MANUAL_CREDIT",
+                "amount_excl_tax": "10.00",
+                "vat_rate": "20",
+            },
+        )
+        _result, cycle = self.book()
+        move = cycle.move_id
+        credit = move.line_ids.filtered(
+            lambda l: l.account_id == self.backend.other_income_account_id
+        )
+        self.assertAlmostEqual(credit.balance, -10.0, places=2)
+        refund_vat = move.line_ids.filtered(
+            lambda l: l.tax_repartition_line_id.document_type == "refund"
+        )
+        self.assertAlmostEqual(refund_vat.balance, -2.0, places=2)
+
+    def test_not_set_up_then_booked_and_invoice_posted_later(self):
+        self.backend.write({"transit_account_id": False, "invoice_policy": "none"})
+        sale = self.shipped(("std", 1))
+        self.assertFalse(sale.invoice_ids)
+        _result, cycle = self.book()
+        self.assertEqual(cycle.state, "ready")
+        self.assertFalse(cycle.move_id)
+        issue = self.open_issues(operation="PAYOUT", mirakl_ref="finance setup")
+        self.assertEqual(issue.category, "config")
+        self.backend._mirakl_setup_finance()
+        cycle.action_recheck()
+        self.assertEqual(cycle.state, "booked")
+        self.assertEqual(issue.state, "resolved")
+        line = cycle.move_id.line_ids.filtered(lambda l: l.mirakl_sale_order_id == sale)
+        self.assertFalse(line.reconciled)  # no invoice yet
+        # The invoice comes later: it is matched when posted.
+        sale._mirakl_invoice()
+        self.assertEqual(sale.invoice_ids.payment_state, "paid")
+        self.assertTrue(line.reconciled)
+
+    def test_draft_entry_for_review(self):
+        self.backend.settlement_auto_post = False
+        sale = self.shipped(("std", 1))
+        _result, cycle = self.book()
+        self.assertEqual(cycle.move_id.state, "draft")
+        self.assertEqual(sale.invoice_ids.payment_state, "not_paid")
+        cycle.move_id.action_post()
+        self.assertEqual(sale.invoice_ids.payment_state, "paid")
+
+    def test_the_documents_vat_is_booked(self):
+        self.shipped(("std", 2))
+        _result, cycle = self.book(vat_difference_cents=1)  # within tolerance
+        self.assertEqual(cycle.state, "booked", cycle.check_message)
+        document = cycle.document_ids.filtered(
+            lambda d: d.document_type == "AUTO_INVOICE"
+        )
+        lines_vat = -sum(
+            cycle.line_ids.filtered(
+                lambda l: l.transaction_type == "COMMISSION_VAT"
+            ).mapped("amount")
+        )
+        self.assertAlmostEqual(document.total_taxes, lines_vat + 0.01, places=2)
+        move = cycle.move_id
+        vat = move.line_ids.filtered("tax_repartition_line_id")
+        self.assertAlmostEqual(
+            sum(vat.mapped("balance")), document.total_taxes, places=2
+        )
+        self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0, places=2)
