@@ -16,6 +16,7 @@ invoice posted later is reconciled then.
 
 import logging
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 
 from odoo import _, fields, models
@@ -85,6 +86,12 @@ class MiraklBackend(models.Model):
         "res.partner",
         string="Marketplace operator",
         help="Partner of the fee, VAT and in-transit lines.",
+    )
+    bank_match_days = fields.Integer(
+        string="Bank match window (days)",
+        default=7,
+        help="A payout is matched with a bank statement line of its amount "
+        "dated within this many days of the pay-out.",
     )
     settlement_auto_post = fields.Boolean(
         string="Post settlements",
@@ -195,6 +202,19 @@ class MiraklBackend(models.Model):
             ):
                 return code
         return "MK%d" % self.id
+
+    def _mirakl_import_payouts(self):
+        result = super()._mirakl_import_payouts()
+        in_transit = self.env["mirakl.billing.cycle"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("state", "=", "booked"),
+                ("pay_out_state", "=", "PAID"),
+                ("move_id.state", "=", "posted"),
+            ]
+        )
+        in_transit.filtered(lambda c: c._mirakl_transit_line())._mirakl_match_bank()
+        return result
 
     def _mirakl_check_cycle(self, cycle):
         ok = super()._mirakl_check_cycle(cycle)
@@ -476,6 +496,89 @@ class MiraklBillingCycle(models.Model):
                 backend._mirakl_book_cycle(cycle.sudo())
         return True
 
+    def action_match_bank(self):
+        """Match these payouts with their bank statement lines."""
+        self.backend_id._mirakl_as_operator()
+        matched = self.sudo()._mirakl_match_bank()
+        return self.backend_id[:1]._mirakl_notification(
+            _("Bank match"),
+            _(
+                "%(count)s of %(total)s payouts matched with a bank line.",
+                count=len(matched),
+                total=len(self),
+            ),
+            "success" if len(matched) == len(self) else "warning",
+        )
+
+    def _mirakl_transit_line(self):
+        self.ensure_one()
+        backend = self.backend_id
+        return self.move_id.line_ids.filtered(
+            lambda l: (
+                l.account_id == backend.transit_account_id
+                and l.parent_state == "posted"
+                and not l.reconciled
+            )
+        )[:1]
+
+    def _mirakl_match_bank(self):
+        """For each payout still in transit: the one unreconciled bank
+        statement line of its amount within the shop's date window (the one
+        naming its pay-out reference or voucher, when several), whose
+        suspense line is moved to the in-transit account and reconciled.
+        Works without the Enterprise reconciliation widget."""
+        matched = self.browse()
+        StatementLine = self.env["account.bank.statement.line"].sudo()
+        for cycle in self:
+            transit = cycle._mirakl_transit_line()
+            if not transit:
+                continue
+            backend = cycle.backend_id
+            moment = cycle.pay_out_date or cycle.date_created
+            window = timedelta(days=backend.bank_match_days)
+            candidates = StatementLine.search(
+                [
+                    ("company_id", "=", backend.company_id.id),
+                    ("is_reconciled", "=", False),
+                    ("amount", "=", transit.balance),
+                    ("date", ">=", (moment - window).date()),
+                    ("date", "<=", (moment + window).date()),
+                ]
+            )
+            references = [
+                ref
+                for ref in (cycle.pay_out_reference, cycle.payment_voucher_number)
+                if ref
+            ]
+            named = candidates.filtered(
+                lambda st, refs=references: any(
+                    ref in (st.payment_ref or "") or ref in (st.ref or "")
+                    for ref in refs
+                )
+            )
+            if len(named) == 1:
+                candidates = named
+            if len(candidates) != 1:
+                continue
+            st_line = candidates
+            _liquidity, suspense, _other = st_line._seek_for_lines()
+            if len(suspense) != 1:
+                continue
+            suspense.with_context(skip_readonly_check=True).write(
+                {
+                    "account_id": transit.account_id.id,
+                    "partner_id": transit.partner_id.id,
+                }
+            )
+            (suspense | transit).reconcile()
+            matched |= cycle
+            _logger.info(
+                "Mirakl cycle %s: payout matched with bank line %s",
+                cycle.mirakl_id,
+                st_line.id,
+            )
+        return matched
+
     def action_open_move(self):
         self.ensure_one()
         return {
@@ -521,9 +624,12 @@ class AccountMove(models.Model):
         )
         invoices = self.filtered(lambda m: m.is_invoice(include_receipts=False))
         if invoices:
-            sales = invoices.line_ids.sale_line_ids.order_id.filtered(
-                "mirakl_backend_id"
-            )
+            Refund = self.env["mirakl.refund"].sudo()
+            sales = invoices.line_ids.sale_line_ids.order_id
+            sales |= Refund.search(
+                [("credit_note_id", "in", invoices.ids)]
+            ).sale_order_id
+            sales = sales.filtered("mirakl_backend_id")
             if sales:
                 settlement_lines |= (
                     self.env["account.move.line"]
@@ -538,17 +644,29 @@ class AccountMove(models.Model):
                     )
                 )
         for line in settlement_lines.filtered(lambda l: l.parent_state == "posted"):
-            sale = line.mirakl_sale_order_id
-            moves = sale.invoice_ids.filtered(lambda m: m.state == "posted")
             if line.mirakl_refund_id:
-                moves = moves.filtered(
-                    lambda m, r=line.mirakl_refund_id: (
-                        m.move_type == "out_refund" and r in (m.ref or "")
+                moves = (
+                    self.env["mirakl.refund"]
+                    .sudo()
+                    .search(
+                        [
+                            (
+                                "backend_id",
+                                "=",
+                                line.move_id.mirakl_cycle_id.backend_id.id,
+                            ),
+                            ("mirakl_refund_id", "=", line.mirakl_refund_id),
+                        ]
                     )
+                    .credit_note_id
                 )
             else:
-                moves = moves.filtered(lambda m: m.move_type == "out_invoice")
-            counterpart = moves.line_ids.filtered(
+                moves = line.mirakl_sale_order_id.invoice_ids.filtered(
+                    lambda m: m.move_type == "out_invoice"
+                )
+            counterpart = moves.filtered(
+                lambda m: m.state == "posted"
+            ).line_ids.filtered(
                 lambda l, a=line.account_id: l.account_id == a and not l.reconciled
             )
             if counterpart:

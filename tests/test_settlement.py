@@ -33,6 +33,27 @@ class TestSettlement(OrderCommon):
             lambda r: r.repartition_type == "tax"
         ).account_id = cls.input_vat
         cls.backend.fee_tax_id = cls.fee_tax
+        # UK VAT return boxes as tax tags (as l10n_uk sets them): sales base 6
+        # and VAT 1, purchases base 7 and VAT 4.
+        Tag = cls.env["account.account.tag"]
+        cls.boxes = {
+            box: Tag.create(
+                {
+                    "name": "Box %s" % box,
+                    "applicability": "taxes",
+                    "country_id": cls.env.ref("base.uk").id,
+                }
+            )
+            for box in ("1", "4", "6", "7")
+        }
+        for taxes, base_box, tax_box in (
+            (list(cls.taxes.values()), "6", "1"),
+            ([cls.fee_tax], "7", "4"),
+        ):
+            for tax in taxes:
+                for line in tax.repartition_line_ids:
+                    box = base_box if line.repartition_type == "base" else tax_box
+                    line.tag_ids = cls.boxes[box]
         cls.backend._mirakl_setup_finance()
         cls.backend.settlement_auto_post = True
 
@@ -214,3 +235,138 @@ class TestSettlement(OrderCommon):
             sum(vat.mapped("balance")), document.total_taxes, places=2
         )
         self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0, places=2)
+
+    def test_payout_matched_with_its_bank_line(self):
+        self.shipped(("std", 1))
+        _result, cycle = self.book()
+        transit = self.backend.transit_account_id
+        self.assertAlmostEqual(
+            self.balance(transit), cycle.amount_transferred, places=2
+        )
+        bank = self.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", self.company.id)], limit=1
+        )
+        StatementLine = self.env["account.bank.statement.line"]
+        # Same amount, unrelated and out of the window: ignored.
+        StatementLine.create(
+            {
+                "journal_id": bank.id,
+                "date": "2020-01-01",
+                "amount": cycle.amount_transferred,
+                "payment_ref": "Old transfer",
+            }
+        )
+        st_line = StatementLine.create(
+            {
+                "journal_id": bank.id,
+                "date": cycle.pay_out_date.date(),
+                "amount": cycle.amount_transferred,
+                "payment_ref": "MIRAKL %s" % cycle.pay_out_reference,
+            }
+        )
+        cycle.action_match_bank()
+        self.assertTrue(st_line.is_reconciled)
+        self.assertEqual(self.balance(transit), 0.0)
+        # The daily run matches the next one by itself.
+        self.shipped(("std2", 1))
+        self.control.call("POST", "billing/close", json={})
+        self.backend._mirakl_import_payouts()
+        second = self.env["mirakl.billing.cycle"].search(
+            [("backend_id", "=", self.backend.id), ("id", "!=", cycle.id)]
+        )
+        StatementLine.create(
+            {
+                "journal_id": bank.id,
+                "date": second.pay_out_date.date(),
+                "amount": second.amount_transferred,
+                "payment_ref": "MARKETPLACE PAYOUT",
+            }
+        )
+        self.backend._mirakl_import_payouts()
+        self.assertEqual(self.balance(transit), 0.0)
+
+    def test_refund_in_a_later_cycle_clears_its_credit_note(self):
+        sale = self.shipped(("std", 2))
+        self.book()
+        line = sale.order_line.filtered("mirakl_line_id")
+        self.control.refund(
+            sale.mirakl_order_id,
+            [{"order_line_id": line.mirakl_line_id, "quantity": 1}],
+        )
+        self.import_orders()  # REFUNDED: the credit note
+        credit_note = sale.mirakl_refund_ids.credit_note_id
+        self.assertEqual(credit_note.state, "posted")
+        self.control.call("POST", "billing/close", json={})
+        self.backend._mirakl_import_payouts()
+        self.env.invalidate_all()
+        second = self.env["mirakl.billing.cycle"].search(
+            [("backend_id", "=", self.backend.id)], order="id desc", limit=1
+        )
+        self.assertEqual(second.state, "booked", second.check_message)
+        refund_line = second.move_id.line_ids.filtered("mirakl_refund_id")
+        self.assertEqual(len(refund_line), 1)
+        self.assertAlmostEqual(refund_line.balance, credit_note.amount_total, places=2)
+        # Settled: Odoo labels a credit note matched with an entry "Reversed".
+        self.assertTrue(credit_note.currency_id.is_zero(credit_note.amount_residual))
+        self.assertIn(credit_note.payment_state, ("paid", "reversed"))
+        self.assertEqual(self.balance(self.backend.receivable_account_id), 0.0)
+        # The refunded commission reduces the commission expense.
+        commission = second.move_id.line_ids.filtered(
+            lambda l: l.account_id == self.backend.commission_account_id
+        )
+        self.assertLess(sum(commission.mapped("balance")), 0)
+        self.assertAlmostEqual(
+            sum(second.move_id.line_ids.mapped("balance")), 0, places=2
+        )
+
+    def box(self, number):
+        """A VAT return box as Odoo's tax report computes it from tags."""
+        lines = self.env["account.move.line"].search(
+            [
+                ("tax_tag_ids", "in", self.boxes[number].ids),
+                ("parent_state", "=", "posted"),
+            ]
+        )
+        return round(
+            sum(
+                line.balance
+                * (-1 if self.boxes[number].tax_negate else 1)
+                * (-1 if line.tax_tag_invert else 1)
+                for line in lines
+            ),
+            2,
+        )
+
+    def test_vat_return_boxes_follow_the_mirakl_data(self):
+        self.shipped(("std", 2), ("zero", 1))
+        self.shipped(("reduced", 1))
+        self.control.call(
+            "POST",
+            "billing/items",
+            json={"type": "SUBSCRIPTION", "amount_excl_tax": "25.00", "vat_rate": "20"},
+        )
+        _result, cycle = self.book()
+        self.assertEqual(cycle.state, "booked")
+
+        def total(*types):
+            lines = cycle.line_ids.filtered(lambda l: l.transaction_type in types)
+            return round(sum(lines.mapped("amount")), 2)
+
+        # Output VAT and net sales from the invoices; input VAT and net
+        # purchases from the settlement entry.
+        self.assertAlmostEqual(
+            self.box("1"),
+            total("ORDER_AMOUNT_TAX", "ORDER_SHIPPING_AMOUNT_TAX"),
+            places=2,
+        )
+        self.assertAlmostEqual(
+            self.box("6"), total("ORDER_AMOUNT", "ORDER_SHIPPING_AMOUNT"), places=2
+        )
+        self.assertAlmostEqual(
+            self.box("4"), -total("COMMISSION_VAT", "SUBSCRIPTION_VAT"), places=2
+        )
+        self.assertAlmostEqual(
+            self.box("7"), -total("COMMISSION_FEE", "SUBSCRIPTION_FEE"), places=2
+        )
+        self.assertGreater(self.box("1"), 0)
+        self.assertGreater(self.box("4"), 0)
