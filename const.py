@@ -67,3 +67,9 @@ ISSUE_CATEGORIES = [
     ("lost", "Lost order"),
     ("other", "Other"),
 ]
+
+# Operations whose issues are finance's (activities go to the shop's finance
+# responsible when set).
+FINANCE_OPERATIONS = frozenset(
+    ("SBC11", "TL02", "IV01", "IV02", "PAYOUT", "INVOICE", "REFUND")
+)

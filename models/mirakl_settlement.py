@@ -87,6 +87,18 @@ class MiraklBackend(models.Model):
         string="Marketplace operator",
         help="Partner of the fee, VAT and in-transit lines.",
     )
+    finance_alert_days = fields.Integer(
+        string="Finance alerts after (days)",
+        default=7,
+        help="A refund still without credit note, or a payout still not "
+        "matched with a bank line, this many days later is a drift issue.",
+    )
+    finance_user_id = fields.Many2one(
+        "res.users",
+        string="Finance responsible",
+        help="Receives the activities of finance issues (payouts, invoices, "
+        "refunds). Empty: the shop's responsible.",
+    )
     bank_match_days = fields.Integer(
         string="Bank match window (days)",
         default=7,
@@ -203,6 +215,141 @@ class MiraklBackend(models.Model):
                 return code
         return "MK%d" % self.id
 
+    def _mirakl_check_orders(self, cycle):
+        """Per order of the cycle: Mirakl's lines against the invoice total,
+        and the commission charged against the one stored at import. Drift
+        issues on the cycle; nothing is held (the payout is what it is)."""
+        rounding = cycle.currency_id.rounding
+        amounts = defaultdict(float)
+        commissions = defaultdict(float)
+        sales = {}
+        for line in cycle.line_ids:
+            if not line.mirakl_order_id or line.mirakl_refund_id:
+                continue
+            kind = line.transaction_type
+            if kind in ORDER_TYPES or kind in REFUND_TYPES:
+                amounts[line.mirakl_order_id] += line.amount
+            elif kind in ("COMMISSION_FEE", "REFUND_COMMISSION_FEE"):
+                commissions[line.mirakl_order_id] -= line.amount
+            sales[line.mirakl_order_id] = line.sale_order_id
+        Issue = self.env["mirakl.sync.issue"]
+        for order_id, sale in sales.items():
+            if not sale:
+                continue
+            invoices = sale.invoice_ids.filtered(
+                lambda m: m.state == "posted" and m.move_type == "out_invoice"
+            )
+            checks = []
+            if invoices and order_id in amounts:
+                checks.append(
+                    (
+                        "order:%s" % order_id,
+                        amounts[order_id],
+                        sum(invoices.mapped("amount_total")),
+                        _(
+                            "Order %(order)s: Mirakl settled %(mirakl)s, its "
+                            "invoices total %(odoo)s.",
+                            order=order_id,
+                            mirakl="%.2f" % amounts[order_id],
+                            odoo="%.2f" % sum(invoices.mapped("amount_total")),
+                        ),
+                    )
+                )
+            if order_id in commissions:
+                checks.append(
+                    (
+                        "commission:%s" % order_id,
+                        commissions[order_id],
+                        sale.mirakl_commission_fee,
+                        _(
+                            "Order %(order)s: Mirakl charged a commission of "
+                            "%(mirakl)s, %(odoo)s was expected when the order "
+                            "was imported (rate changed?).",
+                            order=order_id,
+                            mirakl="%.2f" % commissions[order_id],
+                            odoo="%.2f" % sale.mirakl_commission_fee,
+                        ),
+                    )
+                )
+            for key, mirakl, odoo, message in checks:
+                if float_is_zero(mirakl - odoo, precision_rounding=rounding):
+                    Issue._mirakl_resolve(self, "PAYOUT", record=cycle, mirakl_ref=key)
+                else:
+                    Issue._mirakl_record(
+                        self,
+                        "PAYOUT",
+                        message,
+                        category="drift",
+                        record=cycle,
+                        mirakl_ref=key,
+                    )
+
+    def _mirakl_check_ageing(self):
+        """Refunds without credit note and payouts not banked after the
+        shop's alert delay: one drift issue each."""
+        limit = fields.Datetime.now() - timedelta(days=self.finance_alert_days)
+        Issue = self.env["mirakl.sync.issue"]
+        refunds = (
+            self.env["mirakl.refund"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", self.id),
+                    ("credit_note_id", "=", False),
+                    ("state", "=", "REFUNDED"),
+                    ("transaction_date", "<=", limit),
+                ]
+            )
+        )
+        for refund in refunds:
+            Issue._mirakl_record(
+                self,
+                "REFUND",
+                _(
+                    "Mirakl refund %(refund)s of %(order)s was refunded on "
+                    "%(date)s and still has no credit note.",
+                    refund=refund.mirakl_refund_id,
+                    order=refund.sale_order_id.name,
+                    date=refund.transaction_date,
+                ),
+                category="drift",
+                record=refund.sale_order_id,
+                mirakl_ref="ageing:%s" % refund.mirakl_refund_id,
+                bump=False,
+            )
+        cycles = self.env["mirakl.billing.cycle"].search(
+            [
+                ("backend_id", "=", self.id),
+                ("state", "=", "booked"),
+                ("move_id.state", "=", "posted"),
+            ]
+        )
+        for cycle in cycles:
+            transit = cycle._mirakl_transit_line()
+            moment = cycle.pay_out_date or cycle.date_created
+            if transit and moment and moment <= limit:
+                Issue._mirakl_record(
+                    self,
+                    "PAYOUT",
+                    _(
+                        "Payout %(payout)s of %(amount)s (%(state)s on %(date)s) "
+                        "is not matched with a bank line after %(days)s days.",
+                        payout=cycle.name,
+                        amount="%.2f" % transit.balance,
+                        state=cycle.pay_out_state,
+                        date=moment,
+                        days=self.finance_alert_days,
+                    ),
+                    category="drift",
+                    record=cycle,
+                    mirakl_ref="not banked",
+                    bump=False,
+                )
+            elif not transit:
+                Issue._mirakl_resolve(
+                    self, "PAYOUT", record=cycle, mirakl_ref="not banked"
+                )
+
     def _mirakl_import_payouts(self):
         result = super()._mirakl_import_payouts()
         in_transit = self.env["mirakl.billing.cycle"].search(
@@ -214,6 +361,7 @@ class MiraklBackend(models.Model):
             ]
         )
         in_transit.filtered(lambda c: c._mirakl_transit_line())._mirakl_match_bank()
+        self._mirakl_check_ageing()
         return result
 
     def _mirakl_check_cycle(self, cycle):
@@ -303,6 +451,7 @@ class MiraklBackend(models.Model):
                 }
             )
         cycle.write({"move_id": move.id})
+        self._mirakl_check_orders(cycle)
         if self.settlement_auto_post:
             move.action_post()
         _logger.info(

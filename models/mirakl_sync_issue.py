@@ -324,12 +324,15 @@ class MiraklSyncIssue(models.Model):
             operation,
             vals["category"],
         )
-        if backend.user_id:
+        user = backend.user_id
+        if operation in const.FINANCE_OPERATIONS and backend.finance_user_id:
+            user = backend.finance_user_id
+        if user:
             issue.activity_schedule(
                 "mail.mail_activity_data_warning",
                 summary=_("Mirakl: %(name)s", name=issue.name),
                 note=vals["message"],
-                user_id=backend.user_id.id,
+                user_id=user.id,
             )
         return issue
 

@@ -1,7 +1,9 @@
 """The settlement entry of a Mirakl payout: balanced, equal to the payout,
 reconciled with the customer invoices."""
 
-from odoo.tests import Form, tagged
+from datetime import timedelta
+
+from odoo.tests import Form, new_test_user, tagged
 
 from .order_common import OrderCommon
 
@@ -158,6 +160,8 @@ class TestSettlement(OrderCommon):
                 [("res_model", "=", "account.move"), ("res_id", "=", move.id)]
             )
         )
+        # Orders and commissions agree with what was imported: no drift.
+        self.assertFalse(self.open_issues(operation="PAYOUT"))
         # Exactly once.
         self.backend._mirakl_import_payouts()
         self.assertEqual(
@@ -370,3 +374,67 @@ class TestSettlement(OrderCommon):
         )
         self.assertGreater(self.box("1"), 0)
         self.assertGreater(self.box("4"), 0)
+
+    def test_commission_drift_and_ageing_alerts(self):
+        finance = self.env["res.users"].create(
+            {"name": "Finance", "login": "mirakl_finance_user"}
+        )
+        self.backend.finance_user_id = finance
+        sale = self.shipped(("std", 1))
+        # The commission expected at import differs from what Mirakl charges.
+        line = sale.order_line.filtered("mirakl_line_id")
+        line.mirakl_commission_fee += 1.0
+        _result, cycle = self.book()
+        issue = self.open_issues(
+            operation="PAYOUT", mirakl_ref="commission:%s" % sale.mirakl_order_id
+        )
+        self.assertEqual(issue.category, "drift")
+        self.assertEqual(issue.res_id, cycle.id)
+        self.assertEqual(issue.activity_ids.user_id, finance)
+        # A payout not banked after the alert delay (0 days here: each run
+        # re-reads the pay-out date from Mirakl).
+        self.backend._mirakl_import_payouts()
+        self.assertFalse(self.open_issues(operation="PAYOUT", mirakl_ref="not banked"))
+        self.backend.finance_alert_days = 0
+        self.backend._mirakl_import_payouts()
+        late = self.open_issues(operation="PAYOUT", mirakl_ref="not banked")
+        self.assertEqual(late.res_id, cycle.id)
+        # A refund still without credit note (the shop does not invoice).
+        self.backend.invoice_policy = "none"
+        other = self.shipped(("std2", 1))
+        mirakl_line = other.order_line.filtered("mirakl_line_id")
+        self.control.refund(
+            other.mirakl_order_id,
+            [{"order_line_id": mirakl_line.mirakl_line_id, "quantity": 1}],
+        )
+        self.import_orders()
+        refund = other.mirakl_refund_ids
+        self.assertFalse(refund.credit_note_id)
+        self.backend.finance_alert_days = 7
+        self.backend._mirakl_import_payouts()
+        self.assertFalse(self.open_issues(operation="REFUND"))
+        refund.transaction_date = refund.transaction_date - timedelta(days=10)
+        self.backend._mirakl_import_payouts()
+        ageing = self.open_issues(
+            operation="REFUND", mirakl_ref="ageing:%s" % refund.mirakl_refund_id
+        )
+        self.assertEqual(ageing.category, "drift")
+
+    def test_finance_without_mirakl_rights_reads_payouts(self):
+        accountant = new_test_user(
+            self.env,
+            login="mirakl_accountant",
+            groups="base.group_user,account.group_account_invoice",
+        )
+        self.shipped(("std", 1))
+        _result, cycle = self.book()
+        mine = cycle.with_user(accountant)
+        values = mine.read(
+            ["name", "amount_transferred", "state", "backend_id", "move_id"]
+        )
+        self.assertEqual(values[0]["move_id"][0], cycle.move_id.id)
+        mine.get_views([(False, "list"), (False, "form"), (False, "search")])
+        mine.line_ids.read(["transaction_type", "amount"])
+        menu = self.env.ref("mirakl_connector.mirakl_billing_cycle_finance_menu")
+        visible = menu.with_user(accountant)._filter_visible_menus()
+        self.assertEqual(visible, menu)
