@@ -20,6 +20,10 @@
    accepted orders paid (SHIPPING) and confirms them: pickings appear in the
    warehouse. The shop's stock job (every minute in the demo) sends the
    quantities that changed since, e.g. after an inventory adjustment.
+   Before serving, two of the orders are delivered (invoiced at once) and
+   confirmed shipped to Mirakl, a billing cycle is closed on the sandbox and
+   the payout run books and posts its settlement entry: the invoices show
+   paid and the payout waits on the in-transit account.
 """
 # pylint: disable=print-used
 
@@ -80,6 +84,10 @@ with registry.cursor() as cr:
         cr.commit()
         stock = backend._mirakl_push_stock(full=True)
         stats["stock"] = stock["message"]
+        cr.commit()
+        from sandbox_catalogue import book_first_payout
+        stats["payout"] = book_first_payout(env, backend, url)
+        cr.commit()
     backend.order_cron_id._trigger()
     backend.stock_cron_id._trigger()
     print(json.dumps({"connection": connection, "stats": stats}))
@@ -180,6 +188,7 @@ def main(argv=None):
         stats = outcome["stats"]
         print("    First order import: %s." % stats["text"])
         print("    First stock push: %s" % stats["stock"])
+        print("    First payout: %s" % stats["payout"])
         if stats["error"] or stats["failed"]:
             print(
                 "    Some orders were not imported: see Mirakl > Sync issues.",

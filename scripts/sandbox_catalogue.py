@@ -371,3 +371,90 @@ def _offers(env, backend, products):
             for product in products - offered
         ]
     )
+
+
+def book_first_payout(env, backend, control_url, orders=2):
+    """Demo: deliver ``orders`` released Mirakl orders (invoiced at once),
+    confirm their shipment to Mirakl, close a billing cycle on the sandbox and
+    run the shop's payout import, which books and posts its settlement entry.
+    Returns a one-line summary."""
+    import json  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    company = backend.company_id
+    if not backend.fee_tax_id:
+        template = company.account_purchase_tax_id
+        account = template.invoice_repartition_line_ids.filtered(
+            lambda r: r.repartition_type == "tax"
+        ).account_id
+        tax = env["account.tax"].create(
+            {
+                "name": "UK VAT 20% (purchases)",
+                "amount": 20.0,
+                "amount_type": "percent",
+                "type_tax_use": "purchase",
+                "company_id": company.id,
+            }
+        )
+        env.invalidate_all()
+        tax.repartition_line_ids.filtered(
+            lambda r: r.repartition_type == "tax"
+        ).account_id = account
+        backend.fee_tax_id = tax
+    backend._mirakl_setup_finance()
+    backend.settlement_auto_post = True
+    backend._mirakl_import_orders()  # paid orders are released
+    sales = env["sale.order"].search(
+        [("mirakl_backend_id", "=", backend.id), ("state", "=", "sale")],
+        order="id",
+        limit=orders,
+    )
+    for sale in sales:
+        for picking in sale.picking_ids.filtered(lambda p: p.state != "done"):
+            for move in picking.move_ids:
+                move.quantity = move.product_uom_qty
+                move.picked = True
+            picking.with_context(
+                skip_sms=True,
+                skip_backorder=True,
+                picking_ids_not_to_backorder=picking.ids,
+            ).button_validate()
+    backend._mirakl_sync_shipments()
+    request = urllib.request.Request(
+        control_url + "/_sandbox/billing/close",
+        data=json.dumps({}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+    result = backend._mirakl_import_payouts()
+    cycle = env["mirakl.billing.cycle"].search(
+        [("backend_id", "=", backend.id)], order="id desc", limit=1
+    )
+    paid = sales.invoice_ids.filtered(lambda m: m.payment_state == "paid")
+    in_transit = sum(
+        env["account.move.line"]
+        .search(
+            [
+                ("account_id", "=", backend.transit_account_id.id),
+                ("parent_state", "=", "posted"),
+            ]
+        )
+        .mapped("amount_residual")
+    )
+    return (
+        "%s Cycle %s: %.2f paid out, entry %s (%s), %d of %d invoices paid, "
+        "%.2f on %s"
+        % (
+            result["message"],
+            cycle.name,
+            cycle.amount_transferred,
+            cycle.move_id.name or "-",
+            cycle.move_id.state or "-",
+            len(paid),
+            len(sales.invoice_ids),
+            in_transit,
+            backend.transit_account_id.display_name,
+        )
+    )
