@@ -289,7 +289,17 @@ class MiraklBackend(models.Model):
                 ]
             )
         }
-        currency = cycle.currency_id
+        currencies = {
+            None: cycle.currency_id.id,
+            cycle.currency_id.name: cycle.currency_id.id,
+        }
+
+        def currency_id(code):
+            # One lookup per currency, not per line.
+            if code not in currencies:
+                currencies[code] = self._mirakl_currency(code).id
+            return currencies[code]
+
         new_vals = []
         changed = []
         seen = set()
@@ -306,9 +316,7 @@ class MiraklBackend(models.Model):
                 "mirakl_cycle_id": raw.get("seller_billing_cycle_id")
                 or cycle.mirakl_id,
                 "transaction_type": raw.get("type"),
-                "currency_id": self._mirakl_currency(raw.get("currency_iso_code")).id
-                if raw.get("currency_iso_code")
-                else currency.id,
+                "currency_id": currency_id(raw.get("currency_iso_code")),
                 "amount": float(amount),
                 "payment_state": raw.get("payment_state") or False,
                 "date_created": mappers.parse_datetime(raw.get("date_created")),

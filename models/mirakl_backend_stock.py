@@ -317,36 +317,24 @@ class MiraklBackend(models.Model):
 
     # === BUSINESS METHODS: quantities === #
 
-    def _mirakl_stock_location_paths(self):
-        """``parent_path`` patterns of the shop's stock locations."""
+    def _mirakl_stock_warehouses(self):
+        """The warehouses whose stock is offered: the shop's selection, else
+        its order warehouse, else every warehouse of the company."""
         self.ensure_one()
-        warehouses = self.stock_warehouse_ids or self.warehouse_id
-        if not warehouses:
-            warehouses = (
-                self.env["stock.warehouse"]
-                .sudo()
-                .search([("company_id", "=", self.company_id.id)])
-            )
-        return [
+        return (
+            self.stock_warehouse_ids
+            or self.warehouse_id
+            or self.env["stock.warehouse"]
+            .sudo()
+            .search([("company_id", "=", self.company_id.id)])
+        )
+
+    def _mirakl_free_quantities(self, product_ids, warehouses):
+        """Free quantity (on hand less reserved) per product, in the product's
+        unit, in the warehouses' internal locations: one query."""
+        paths = [
             path + "%" for path in warehouses.view_location_id.mapped("parent_path")
         ]
-
-    def _mirakl_stock_warehouse_ids(self):
-        self.ensure_one()
-        warehouses = self.stock_warehouse_ids or self.warehouse_id
-        if not warehouses:
-            warehouses = (
-                self.env["stock.warehouse"]
-                .sudo()
-                .search([("company_id", "=", self.company_id.id)])
-            )
-        return warehouses.ids
-
-    def _mirakl_free_quantities(self, product_ids):
-        """Free quantity (on hand less reserved) per product, in the product's
-        unit, in the shop's warehouses' internal locations: one query."""
-        self.ensure_one()
-        paths = self._mirakl_stock_location_paths()
         if not product_ids or not paths:
             return {}
         self.env.cr.execute(
@@ -363,7 +351,7 @@ class MiraklBackend(models.Model):
         )
         return dict(self.env.cr.fetchall())
 
-    def _mirakl_unreleased_quantities(self, product_ids):
+    def _mirakl_unreleased_quantities(self, product_ids, warehouses):
         """Quantities of accepted Mirakl orders (any shop) shipping from these
         warehouses but not confirmed yet: no picking reserves them, yet the
         marketplace has already taken them off the offer. One query."""
@@ -389,19 +377,26 @@ class MiraklBackend(models.Model):
                AND (so.warehouse_id IS NULL OR so.warehouse_id = ANY(%s))
              GROUP BY sol.product_id
             """,
-            (list(product_ids), self.company_id.id, self._mirakl_stock_warehouse_ids()),
+            (list(product_ids), self.company_id.id, warehouses.ids),
         )
         return dict(self.env.cr.fetchall())
 
-    def _mirakl_free_stock(self, products):
-        """Free quantity per product for the acceptance policy: free stock in
-        the shop's warehouses less accepted, not yet released Mirakl orders."""
-        free = self._mirakl_free_quantities(products.ids)
-        unreleased = self._mirakl_unreleased_quantities(products.ids)
+    def _mirakl_net_free_stock(self, product_ids, warehouses):
+        """{product id: free quantity less unreleased Mirakl orders}: the one
+        rule of both the stock pushes and the acceptance policy."""
+        free = self._mirakl_free_quantities(product_ids, warehouses)
+        unreleased = self._mirakl_unreleased_quantities(product_ids, warehouses)
         return {
-            product.id: free.get(product.id, 0.0) - unreleased.get(product.id, 0.0)
-            for product in products
+            product_id: (free.get(product_id) or 0.0)
+            - (unreleased.get(product_id) or 0.0)
+            for product_id in product_ids
         }
+
+    def _mirakl_free_stock(self, products):
+        """Free quantity per product for the acceptance policy."""
+        return self._mirakl_net_free_stock(
+            products.ids, self._mirakl_stock_warehouses()
+        )
 
     def _mirakl_flush_stock_data(self):
         for model in (
@@ -428,6 +423,7 @@ class MiraklBackend(models.Model):
         cr = self.env.cr
         shop_cap = self.stock_max_quantity
         shop_buffer = self.stock_buffer
+        warehouses = self._mirakl_stock_warehouses()
         last_id = 0
         while True:
             cr.execute(
@@ -449,9 +445,9 @@ class MiraklBackend(models.Model):
             offers = cr.fetchall()
             if not offers:
                 return
-            product_ids = {row[1] for row in offers}
-            free = self._mirakl_free_quantities(product_ids)
-            unreleased = self._mirakl_unreleased_quantities(product_ids)
+            net_free = self._mirakl_net_free_stock(
+                {row[1] for row in offers}, warehouses
+            )
             chunk = []
             for (
                 offer_id,
@@ -472,10 +468,8 @@ class MiraklBackend(models.Model):
                 elif not storable:
                     quantity = self.stock_untracked_quantity
                 else:
-                    available = (
-                        (free.get(product_id) or 0.0)
-                        - (unreleased.get(product_id) or 0.0)
-                        - ((buffer or 0.0) if override_buffer else shop_buffer)
+                    available = net_free[product_id] - (
+                        (buffer or 0.0) if override_buffer else shop_buffer
                     )
                     quantity = math.floor(round(available, 6))
                 quantity = max(0, quantity)

@@ -273,13 +273,7 @@ class MiraklOffer(models.Model):
         for backend in self.backend_id._mirakl_as_operator():
             offers = self.filtered(lambda o, b=backend: o.backend_id.id == b.id)
             results.append(run(backend, offers.sudo()))
-        ok = all(result["ok"] for result in results)
-        return self.backend_id[:1]._mirakl_notification(
-            title,
-            "\n".join(result["message"] for result in results),
-            "success" if ok else "danger",
-            sticky=not ok,
-        )
+        return self.backend_id[:1]._mirakl_result_notification(title, results)
 
     # === BUSINESS METHODS === #
 

@@ -284,9 +284,9 @@ class MiraklBackend(models.Model):
                         mirakl_ref=key,
                     )
 
-    def _mirakl_check_ageing(self):
-        """Refunds without credit note and payouts not banked after the
-        shop's alert delay: one drift issue each."""
+    def _mirakl_check_ageing(self, in_transit):
+        """Refunds without credit note, and payouts still ``in_transit``, after
+        the shop's alert delay: one drift issue each."""
         limit = fields.Datetime.now() - timedelta(days=self.finance_alert_days)
         Issue = self.env["mirakl.sync.issue"]
         refunds = (
@@ -317,17 +317,9 @@ class MiraklBackend(models.Model):
                 mirakl_ref="ageing:%s" % refund.mirakl_refund_id,
                 bump=False,
             )
-        cycles = self.env["mirakl.billing.cycle"].search(
-            [
-                ("backend_id", "=", self.id),
-                ("state", "=", "booked"),
-                ("move_id.state", "=", "posted"),
-            ]
-        )
-        for cycle in cycles:
-            transit = cycle._mirakl_transit_line()
+        for cycle in in_transit:
             moment = cycle.pay_out_date or cycle.date_created
-            if transit and moment and moment <= limit:
+            if moment and moment <= limit:
                 Issue._mirakl_record(
                     self,
                     "PAYOUT",
@@ -335,7 +327,7 @@ class MiraklBackend(models.Model):
                         "Payout %(payout)s of %(amount)s (%(state)s on %(date)s) "
                         "is not matched with a bank line after %(days)s days.",
                         payout=cycle.name,
-                        amount="%.2f" % transit.balance,
+                        amount="%.2f" % cycle._mirakl_transit_line().balance,
                         state=cycle.pay_out_state,
                         date=moment,
                         days=self.finance_alert_days,
@@ -345,23 +337,43 @@ class MiraklBackend(models.Model):
                     mirakl_ref="not banked",
                     bump=False,
                 )
-            elif not transit:
-                Issue._mirakl_resolve(
-                    self, "PAYOUT", record=cycle, mirakl_ref="not banked"
-                )
+        Issue.sudo().search(
+            [
+                ("backend_id", "=", self.id),
+                ("operation", "=", "PAYOUT"),
+                ("mirakl_ref", "=", "not banked"),
+                ("state", "=", "open"),
+                ("res_model", "=", "mirakl.billing.cycle"),
+                ("res_id", "not in", in_transit.ids),
+            ]
+        )._mirakl_close(_("Matched with its bank line"))
+
+    def _mirakl_cycles_in_transit(self):
+        """Booked cycles whose payout is still on the in-transit account: one
+        query, whatever the number of cycles booked so far."""
+        if not self.transit_account_id:
+            return self.env["mirakl.billing.cycle"]
+        lines = (
+            self.env["account.move.line"]
+            .sudo()
+            .search(
+                [
+                    ("account_id", "=", self.transit_account_id.id),
+                    ("parent_state", "=", "posted"),
+                    ("reconciled", "=", False),
+                    ("move_id.mirakl_cycle_id.backend_id", "=", self.id),
+                ]
+            )
+        )
+        return lines.move_id.mirakl_cycle_id
 
     def _mirakl_import_payouts(self):
         result = super()._mirakl_import_payouts()
-        in_transit = self.env["mirakl.billing.cycle"].search(
-            [
-                ("backend_id", "=", self.id),
-                ("state", "=", "booked"),
-                ("pay_out_state", "=", "PAID"),
-                ("move_id.state", "=", "posted"),
-            ]
-        )
-        in_transit.filtered(lambda c: c._mirakl_transit_line())._mirakl_match_bank()
-        self._mirakl_check_ageing()
+        in_transit = self._mirakl_cycles_in_transit()
+        matched = in_transit.filtered(
+            lambda c: c.pay_out_state == "PAID"
+        )._mirakl_match_bank()
+        self._mirakl_check_ageing(in_transit - matched)
         return result
 
     def _mirakl_check_cycle(self, cycle):
@@ -773,11 +785,15 @@ class AccountMove(models.Model):
         )
         invoices = self.filtered(lambda m: m.is_invoice(include_receipts=False))
         if invoices:
-            Refund = self.env["mirakl.refund"].sudo()
             sales = invoices.line_ids.sale_line_ids.order_id
-            sales |= Refund.search(
-                [("credit_note_id", "in", invoices.ids)]
-            ).sale_order_id
+            credit_notes = invoices.filtered(lambda m: m.move_type == "out_refund")
+            if credit_notes:
+                sales |= (
+                    self.env["mirakl.refund"]
+                    .sudo()
+                    .search([("credit_note_id", "in", credit_notes.ids)])
+                    .sale_order_id
+                )
             sales = sales.filtered("mirakl_backend_id")
             if sales:
                 settlement_lines |= (
@@ -792,22 +808,35 @@ class AccountMove(models.Model):
                         ]
                     )
                 )
-        for line in settlement_lines.filtered(lambda l: l.parent_state == "posted"):
+        settlement_lines = settlement_lines.filtered(
+            lambda l: l.parent_state == "posted"
+        )
+        # The credit notes of the refund lines, in one query.
+        refund_lines = settlement_lines.filtered("mirakl_refund_id")
+        refund_notes = {}
+        if refund_lines:
+            for refund in (
+                self.env["mirakl.refund"]
+                .sudo()
+                .search(
+                    [
+                        ("sale_order_id", "in", refund_lines.mirakl_sale_order_id.ids),
+                        (
+                            "mirakl_refund_id",
+                            "in",
+                            refund_lines.mapped("mirakl_refund_id"),
+                        ),
+                    ]
+                )
+            ):
+                refund_notes[refund.sale_order_id.id, refund.mirakl_refund_id] = (
+                    refund.credit_note_id
+                )
+        for line in settlement_lines:
             if line.mirakl_refund_id:
-                moves = (
-                    self.env["mirakl.refund"]
-                    .sudo()
-                    .search(
-                        [
-                            (
-                                "backend_id",
-                                "=",
-                                line.move_id.mirakl_cycle_id.backend_id.id,
-                            ),
-                            ("mirakl_refund_id", "=", line.mirakl_refund_id),
-                        ]
-                    )
-                    .credit_note_id
+                moves = refund_notes.get(
+                    (line.mirakl_sale_order_id.id, line.mirakl_refund_id),
+                    self.browse(),
                 )
             else:
                 moves = line.mirakl_sale_order_id.invoice_ids.filtered(
