@@ -43,6 +43,16 @@ class MiraklBackend(models.Model):
         "owes for orders it collected. Empty: the customers' usual receivable.",
     )
 
+    def _mirakl_post_customer_moves(self, moves):
+        """Post this shop's customer invoices or credit notes, their
+        receivable on the shop's marketplace receivable when one is set."""
+        self.ensure_one()
+        if self.receivable_account_id:
+            moves.line_ids.filtered(
+                lambda line: line.display_type == "payment_term"
+            ).account_id = self.receivable_account_id
+        moves.action_post()
+
 
 class SaleOrder(models.Model):
     _inherit = "sale.order"
@@ -96,13 +106,7 @@ class SaleOrder(models.Model):
         sale = self.sudo()
         backend = sale.mirakl_backend_id
         invoices = sale._create_invoices(final=True)
-        receivable = backend.receivable_account_id
-        for invoice in invoices:
-            if receivable:
-                invoice.line_ids.filtered(
-                    lambda line: line.display_type == "payment_term"
-                ).account_id = receivable
-            invoice.action_post()
+        backend._mirakl_post_customer_moves(invoices)
         sale._mirakl_check_invoice_taxes()
         Issue = self.env["mirakl.sync.issue"]
         total = sum(invoices.mapped("amount_total"))

@@ -236,8 +236,7 @@ class SaleOrder(models.Model):
                 lambda r: r.mirakl_refund_id == refund_id
             )
             return bool(refund.credit_note_id) and issue.category != "drift"
-        parent = getattr(super(), "_mirakl_retry_issue", None)
-        return parent(issue) if parent else None
+        return super()._mirakl_retry_issue(issue)
 
     def _mirakl_posted_invoices(self):
         return self.invoice_ids.filtered(
@@ -283,12 +282,7 @@ class SaleOrder(models.Model):
                     "invoice_line_ids": [Command.create(vals) for vals in lines],
                 }
             )
-            receivable = backend.receivable_account_id
-            if receivable:
-                credit_note.line_ids.filtered(
-                    lambda line: line.display_type == "payment_term"
-                ).account_id = receivable
-            credit_note.action_post()
+            backend._mirakl_post_customer_moves(credit_note)
         refund.credit_note_id = credit_note
         self._mirakl_check_credit_note(refund, credit_note)
         _logger.info(

@@ -29,55 +29,26 @@ A script, not a test. It
 
 import argparse
 import random
-import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_env import REPO_ROOT, run_benchmark
+from odoo_env import InnerBench, run_benchmark
 
 API_KEY = "bench-sandbox-key"
 SHOP_ID = 2001
 BATCH = 200
 
 
-class Bench:
+class Bench(InnerBench):
     def __init__(self, cfg, db, orders, cycles, logfile):
-        # pylint: disable=import-outside-toplevel
-        import odoo
-
-        sys.path.insert(0, str(REPO_ROOT))
-        odoo.tools.config.parse_config(
-            ["-c", cfg, "--log-level=warn", "--logfile", logfile]
-        )
-        odoo.netsvc.init_logger()
-        self.registry = odoo.modules.registry.Registry(db)
+        super().__init__(cfg, db, logfile)
         self.orders = orders
         self.cycles = cycles
         self.rng = random.Random(5)
-        self.sandbox = None
-        self.sandbox_url = None
-        self.http = None
         self.backend_id = None
-
-    def env(self, cr):
-        # pylint: disable=import-outside-toplevel
-        from odoo import SUPERUSER_ID, api
-
-        return api.Environment(cr, SUPERUSER_ID, {})
-
-    def control(self, method, path, **kwargs):
-        response = self.http.request(
-            method, "%s/_sandbox/%s" % (self.sandbox_url, path), timeout=600, **kwargs
-        )
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def calls(self):
-        return Counter(c["operation"] for c in self.control("GET", "calls")["calls"])
 
     # --- set-up ---
 
@@ -236,20 +207,8 @@ class Bench:
             return time.perf_counter() - started
 
     def run(self):
-        # pylint: disable=import-outside-toplevel
-        import requests
-
-        self.sandbox = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--api-key", API_KEY, "--orders", "0"],
-            cwd=str(REPO_ROOT),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
         try:
-            self.sandbox_url = self.sandbox.stdout.readline().split()[-1]
-            self.http = requests.Session()
-            self.control("POST", "reset", json={"orders": 0})
+            self.start_sandbox(API_KEY)
             self.setup_shop()
             started = time.perf_counter()
             lines, refunds = self.make_cycles()
@@ -269,8 +228,7 @@ class Bench:
             calls = self.calls()
             baseline = self.run_baseline(shapes)
         finally:
-            self.sandbox.terminate()
-            self.sandbox.wait(30)
+            self.stop_sandbox()
         entry_lines = sum(count for count, _j, _a in shapes)
         print("connector payout run: %s" % result["message"])
         print(

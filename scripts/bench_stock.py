@@ -38,59 +38,28 @@ import cProfile
 import io
 import pstats
 import random
-import subprocess
 import sys
 import time
 import tracemalloc
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_env import REPO_ROOT, run_benchmark
+from odoo_env import InnerBench, run_benchmark
 
 API_KEY = "bench-sandbox-key"
 SHOP_ID = 2001
 CREATE_BATCH = 2000
 
 
-class Bench:
+class Bench(InnerBench):
     """The measured run, inside one Odoo process (``--inner``)."""
 
     def __init__(self, cfg, db, sizes, logfile, profile=False):
-        # pylint: disable=import-outside-toplevel
-        import odoo
-
-        sys.path.insert(0, str(REPO_ROOT))
-        odoo.tools.config.parse_config(
-            ["-c", cfg, "--log-level=warn", "--logfile", logfile]
-        )
-        odoo.netsvc.init_logger()
-        self.registry = odoo.modules.registry.Registry(db)
+        super().__init__(cfg, db, logfile)
         self.sizes = sizes
         self.profile = profile
         self.rng = random.Random(11)
-        self.sandbox = None
-        self.sandbox_url = None
-        self.http = None
-
-    def env(self, cr):
-        # pylint: disable=import-outside-toplevel
-        from odoo import SUPERUSER_ID, api
-
-        return api.Environment(cr, SUPERUSER_ID, {})
-
-    def control(self, method, path, **kwargs):
-        response = self.http.request(
-            method, "%s/_sandbox/%s" % (self.sandbox_url, path), timeout=600, **kwargs
-        )
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def calls(self):
-        return Counter(
-            call["operation"] for call in self.control("GET", "calls")["calls"]
-        )
 
     # --- set-up (not measured) ---
 
@@ -321,29 +290,15 @@ class Bench:
         return connector / odoo, problems
 
     def run(self):
-        # pylint: disable=import-outside-toplevel
-        import requests
-
-        # In its own process: the figures are Odoo's alone (time and memory).
-        self.sandbox = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--api-key", API_KEY, "--orders", "0"],
-            cwd=str(REPO_ROOT),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
         problems = []
         ratios = {}
         try:
-            self.sandbox_url = self.sandbox.stdout.readline().split()[-1]
-            self.http = requests.Session()
-            self.control("POST", "reset", json={"config": {"seed_offers": False}})
+            self.start_sandbox(API_KEY, seed_offers=False)
             for index, size in enumerate(self.sizes):
                 ratios[size], found = self.run_size(size, index)
                 problems += found
         finally:
-            self.sandbox.terminate()
-            self.sandbox.wait(30)
+            self.stop_sandbox()
         print(
             "\nratio connector/Odoo: %s"
             % ", ".join("%d SKUs %.2f" % kv for kv in ratios.items())

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 MODULE = "mirakl_connector"
@@ -229,3 +230,62 @@ def run_benchmark(script, db, keep_db, args):
             except EnvironmentProblem as exc:
                 print("could not drop %s: %s" % (db, exc), file=sys.stderr)
         run.cleanup()
+
+
+class InnerBench:
+    """The measured half of a benchmark, inside one Odoo process, with the
+    Mirakl sandbox in a process of its own (so that the figures are Odoo's
+    alone): the registry, a superuser environment, the sandbox's control
+    API and its call log."""
+
+    def __init__(self, cfg, db, logfile):
+        # pylint: disable=import-outside-toplevel
+        import odoo
+
+        sys.path.insert(0, str(REPO_ROOT))
+        odoo.tools.config.parse_config(
+            ["-c", cfg, "--log-level=warn", "--logfile", logfile]
+        )
+        odoo.netsvc.init_logger()
+        self.registry = odoo.modules.registry.Registry(db)
+        self.sandbox = None
+        self.sandbox_url = None
+        self.http = None
+
+    def env(self, cr):
+        # pylint: disable=import-outside-toplevel
+        from odoo import SUPERUSER_ID, api
+
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def start_sandbox(self, api_key, **config):
+        """``python3 -m sandbox`` on a free port, reset with ``config``."""
+        # pylint: disable=import-outside-toplevel
+        import requests
+
+        self.sandbox = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--api-key", api_key, "--orders", "0"],
+            cwd=str(REPO_ROOT),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.sandbox_url = self.sandbox.stdout.readline().split()[-1]
+        self.http = requests.Session()
+        self.control("POST", "reset", json={"orders": 0, "config": config})
+
+    def stop_sandbox(self):
+        if self.sandbox is not None:
+            self.sandbox.terminate()
+            self.sandbox.wait(30)
+
+    def control(self, method, path, **kwargs):
+        response = self.http.request(
+            method, "%s/_sandbox/%s" % (self.sandbox_url, path), timeout=600, **kwargs
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def calls(self):
+        """Calls the sandbox received, per operation."""
+        return Counter(c["operation"] for c in self.control("GET", "calls")["calls"])
