@@ -245,6 +245,18 @@ class Query:
             raise bad_request("%s must be one of %s" % (name, ", ".join(choices)))
         return value
 
+    def seek_sort(self, fields, default_field, default_direction="ASC"):
+        """``sort=<field>,<ASC|DESC>`` of a seek endpoint: ``(field, desc)``;
+        400 for another field or direction."""
+        value = self.text("sort") or "%s,%s" % (default_field, default_direction)
+        field, _sep, direction = value.partition(",")
+        direction = (direction or default_direction).upper()
+        if field not in fields or direction not in ("ASC", "DESC"):
+            raise bad_request(
+                "sort must be %s, then ,ASC or ,DESC" % " or ".join(fields)
+            )
+        return field, direction == "DESC"
+
     def csv(self, name, choices=None):
         """Comma-separated list (repeated parameters are joined), or None."""
         values = [v for v in self.raw.get(name, ()) if v != ""]
@@ -520,11 +532,7 @@ def items_to_ship(state, request):
     if token is not None:
         seek = _decode_token(token)
     else:
-        sort = query.text("sort") or "shippingDate,ASC"
-        field, _sep, direction = sort.partition(",")
-        direction = (direction or "ASC").upper()
-        if field != "shippingDate" or direction not in ("ASC", "DESC"):
-            raise bad_request("sort must be shippingDate,ASC or shippingDate,DESC")
+        _field, desc = query.seek_sort(("shippingDate",), "shippingDate")
         date_from = query.date("shipping_date_from")
         date_to = query.date("shipping_date_to")
         seek = {
@@ -533,7 +541,7 @@ def items_to_ship(state, request):
             "centers": query.repeated("fulfillment_center_code"),
             "from": iso(date_from),
             "to": iso(date_to),
-            "desc": direction == "DESC",
+            "desc": desc,
         }
     try:
         date_from = parse_datetime(seek["from"]) if seek.get("from") else None
@@ -577,11 +585,7 @@ def list_shipments(state, request):
     if token is not None:
         seek = _decode_token(token)
     else:
-        sort = query.text("sort") or "dateCreated,ASC"
-        field, _sep, direction = sort.partition(",")
-        direction = (direction or "ASC").upper()
-        if field != "dateCreated" or direction not in ("ASC", "DESC"):
-            raise bad_request("sort must be dateCreated,ASC or dateCreated,DESC")
+        _field, desc = query.seek_sort(("dateCreated",), "dateCreated")
         states = query.repeated("shipment_state_code")
         debit_states = query.repeated("shipment_customer_debit_state_code")
         for name, values, choices in (
@@ -598,7 +602,7 @@ def list_shipments(state, request):
             "debit_states": debit_states,
             "from": iso(query.date("last_updated_from")),
             "to": iso(query.date("last_updated_to")),
-            "desc": direction == "DESC",
+            "desc": desc,
         }
     try:
         date_from = parse_datetime(seek["from"]) if seek.get("from") else None
@@ -753,14 +757,8 @@ def list_transaction_lines(state, request):
     if token is not None:
         seek = _decode_token(token)
     else:
-        sort = query.text("sort") or "dateCreated,DESC"
-        field, _sep, direction = sort.partition(",")
-        direction = (direction or "DESC").upper()
-        if field not in TL02_SORTS or direction not in ("ASC", "DESC"):
-            raise bad_request(
-                "sort must be dateCreated or lastUpdated, then ,ASC or ,DESC"
-            )
-        seek = {"offset": 0, "sort": field, "desc": direction == "DESC"}
+        field, desc = query.seek_sort(TL02_SORTS, "dateCreated", "DESC")
+        seek = {"offset": 0, "sort": field, "desc": desc}
         for name in (
             "seller_billing_cycle_id",
             "transaction_type",
