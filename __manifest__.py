@@ -31,6 +31,7 @@
         "views/mirakl_offer_import_views.xml",
         "views/mirakl_offer_views.xml",
         "views/mirakl_payout_views.xml",
+        "views/mirakl_transaction_map_views.xml",
         "views/product_views.xml",
         "wizards/mirakl_order_import_views.xml",
         "wizards/mirakl_order_refuse_views.xml",

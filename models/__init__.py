@@ -18,6 +18,7 @@ from . import mirakl_offer
 from . import mirakl_offer_import
 from . import product
 from . import mirakl_payout
+from . import mirakl_transaction_map
 from . import mirakl_invoice
 from . import mirakl_refund
 from . import mirakl_settlement

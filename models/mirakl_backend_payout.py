@@ -7,9 +7,10 @@ Same model as ``mirakl_backend.py`` (``mirakl.backend``).
 A cycle is *ready* when the signed amounts of its lines, PAYMENT excepted, add
 up to what Mirakl transferred (SBC11 ``amount_transferred_to_seller``), to
 the penny, and agree with the PAYMENT line and the automatic invoice's
-``summary.amount_transferred`` when they are there, and every line's type is
-one Mirakl documents. Otherwise it is *held* with a sync issue giving both
-figures: a missing page or an unknown type is never guessed around.
+``summary.amount_transferred`` when they are there, and every line's type has
+a booking rule on the shop (``mirakl.transaction.map``). Otherwise it is
+*held* with a sync issue giving both figures: a missing page or an unmapped
+type is never guessed around.
 """
 
 import base64
@@ -21,14 +22,13 @@ from decimal import Decimal
 from odoo import _, api, fields, models
 
 from ..lib import mappers
-from .mirakl_payout import FEE_TYPES, KNOWN_TYPES, PAYMENT_TYPE, _json
+from .mirakl_payout import PAYMENT_TYPE, _json
 
 _logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 # Cycles are read again this long before the last run (late pay-out updates).
 PAYOUT_OVERLAP_DAYS = 2
-FEE_VAT_TYPES = frozenset(t for t in FEE_TYPES if t.endswith(("_VAT", "_TAX")))
 # Ids per SBC11 ``id`` filter (Mirakl's list limit).
 MAX_IDS = 100
 
@@ -68,6 +68,13 @@ class MiraklBackend(models.Model):
         string="Payouts read up to", readonly=True, copy=False
     )
     billing_cycle_ids = fields.One2many("mirakl.billing.cycle", "backend_id")
+    transaction_map_ids = fields.One2many(
+        "mirakl.transaction.map",
+        "backend_id",
+        string="Transaction types",
+        help="How each Mirakl transaction type is booked. A type without a row "
+        "holds its cycle.",
+    )
     billing_cycle_count = fields.Integer(compute="_compute_billing_cycle_count")
 
     _sql_constraints = [
@@ -440,9 +447,17 @@ class MiraklBackend(models.Model):
             kind: (Decimal(str(total)).quantize(CENT), count)
             for kind, total, count in self.env.cr.fetchall()
         }
+        mapping = self._mirakl_transaction_map()
+        not_booked = {PAYMENT_TYPE} | {
+            kind for kind, row in mapping.items() if row.booking == "payment"
+        }
         transferred = Decimal(str(cycle.amount_transferred)).quantize(CENT)
         lines_total = sum(
-            (total for kind, (total, _count) in totals.items() if kind != PAYMENT_TYPE),
+            (
+                total
+                for kind, (total, _count) in totals.items()
+                if kind not in not_booked
+            ),
             Decimal(0),
         )
         problems = {}
@@ -486,15 +501,16 @@ class MiraklBackend(models.Model):
                             transferred=transferred,
                         ),
                     )
-        problems.update(self._mirakl_check_documents(cycle))
-        unknown = sorted(kind for kind in totals if kind not in KNOWN_TYPES)
+        problems.update(self._mirakl_check_documents(cycle, mapping))
+        unknown = sorted(kind for kind in totals if kind not in mapping)
         if unknown:
             problems["types"] = (
                 "mapping",
                 _(
-                    "Transaction types this connector does not know: %(types)s "
-                    "(%(count)s lines). The cycle is held: nothing is guessed. "
-                    "Tell the connector's maintainers, or book them by hand.",
+                    "Transaction types with no booking rule on this shop: "
+                    "%(types)s (%(count)s lines). The cycle is held: nothing is "
+                    "guessed. Add them under Transaction types on the shop's "
+                    "Finance tab, then press Check again.",
                     types=", ".join(unknown),
                     count=sum(totals[kind][1] for kind in unknown),
                 ),
@@ -522,16 +538,21 @@ class MiraklBackend(models.Model):
         )
         return not problems
 
-    def _mirakl_check_documents(self, cycle):
+    def _mirakl_transaction_map(self):
+        """The shop's booking rules: {TL02 type: mirakl.transaction.map}."""
+        self.ensure_one()
+        return {row.transaction_type: row for row in self.sudo().transaction_map_ids}
+
+    def _mirakl_check_documents(self, cycle, mapping):
         """Each operator document's VAT against the VAT lines that carry its
         number, within the shop's tolerance."""
+        vat_types = {
+            kind for kind, row in mapping.items() if row.booking == "charge_vat"
+        }
         tolerance = Decimal(str(self.payout_vat_tolerance)).quantize(CENT)
         vat_by_number = {}
         for line in cycle.line_ids:
-            if (
-                line.transaction_type in FEE_VAT_TYPES
-                and line.accounting_document_number
-            ):
+            if line.transaction_type in vat_types and line.accounting_document_number:
                 number = line.accounting_document_number
                 vat_by_number[number] = vat_by_number.get(number, Decimal(0)) + _money(
                     line.amount

@@ -16,51 +16,8 @@ import json
 
 from odoo import _, api, fields, models
 
-# Transaction types Mirakl documents (TL02 ``type``), by what they are. A type
-# outside these holds its cycle: nothing is guessed.
-ORDER_TYPES = frozenset(
-    (
-        "ORDER_AMOUNT",
-        "ORDER_AMOUNT_TAX",
-        "ORDER_SHIPPING_AMOUNT",
-        "ORDER_SHIPPING_AMOUNT_TAX",
-        "ORDER_FEE_AMOUNT",
-    )
-)
-REFUND_TYPES = frozenset(
-    (
-        "REFUND_ORDER_AMOUNT",
-        "REFUND_ORDER_AMOUNT_TAX",
-        "REFUND_ORDER_SHIPPING_AMOUNT",
-        "REFUND_ORDER_SHIPPING_AMOUNT_TAX",
-        "REFUND_ORDER_FEE_AMOUNT",
-    )
-)
-FEE_TYPES = frozenset(
-    (
-        "COMMISSION_FEE",
-        "COMMISSION_VAT",
-        "REFUND_COMMISSION_FEE",
-        "REFUND_COMMISSION_VAT",
-        "SELLER_FEE_ON_ORDER",
-        "SELLER_FEE_ON_ORDER_TAX",
-        "SUBSCRIPTION_FEE",
-        "SUBSCRIPTION_VAT",
-        "SELLER_PENALTY_FEE",
-        "SELLER_PENALTY_FEE_TAX",
-        "INVOICEABLE_ONE_OFF_DEBIT",
-        "INVOICEABLE_ONE_OFF_DEBIT_TAX",
-        "INVOICEABLE_ONE_OFF_CREDIT",
-        "INVOICEABLE_ONE_OFF_CREDIT_TAX",
-        "MANUAL_INVOICE",
-        "MANUAL_INVOICE_VAT",
-        "MANUAL_CREDIT",
-        "MANUAL_CREDIT_VAT",
-    )
-)
-RESERVE_TYPES = frozenset(("RESERVE_FUNDING", "RESERVE_SETTLEMENT"))
+# The TL02 type of the payout line: checked against the cycle, never booked.
 PAYMENT_TYPE = "PAYMENT"
-KNOWN_TYPES = ORDER_TYPES | REFUND_TYPES | FEE_TYPES | RESERVE_TYPES | {PAYMENT_TYPE}
 
 CYCLE_STATES = [
     ("reading", "Lines being read"),
@@ -116,6 +73,16 @@ class MiraklBillingCycle(models.Model):
     line_count = fields.Integer(compute="_compute_counts")
     document_ids = fields.One2many("mirakl.accounting.document", "cycle_id")
     document_count = fields.Integer(compute="_compute_counts")
+    issue_count = fields.Integer(
+        string="Open issues", compute="_compute_issue_count", compute_sudo=True
+    )
+    has_drift = fields.Boolean(
+        string="Drift",
+        compute="_compute_issue_count",
+        search="_search_has_drift",
+        compute_sudo=True,
+        help="An open drift issue: figures that disagree.",
+    )
 
     _sql_constraints = [
         (
@@ -146,7 +113,52 @@ class MiraklBillingCycle(models.Model):
             for cycle in self:
                 cycle[field] = counts.get(cycle.id, 0)
 
+    def _compute_issue_count(self):
+        groups = self.env["mirakl.sync.issue"]._read_group(
+            [
+                ("res_model", "=", self._name),
+                ("res_id", "in", self.ids),
+                ("state", "=", "open"),
+            ],
+            ["res_id", "category"],
+            ["__count"],
+        )
+        counts, drift = {}, set()
+        for res_id, category, count in groups:
+            counts[res_id] = counts.get(res_id, 0) + count
+            if category == "drift":
+                drift.add(res_id)
+        for cycle in self:
+            cycle.issue_count = counts.get(cycle.id, 0)
+            cycle.has_drift = cycle.id in drift
+
+    def _search_has_drift(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(_("Unsupported search on Drift."))
+        issues = (
+            self.env["mirakl.sync.issue"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", self._name),
+                    ("state", "=", "open"),
+                    ("category", "=", "drift"),
+                ]
+            )
+        )
+        positive = (operator == "=") == value
+        return [("id", "in" if positive else "not in", issues.mapped("res_id"))]
+
     # === ACTION METHODS === #
+
+    def action_open_issues(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mirakl_connector.mirakl_sync_issue_action"
+        )
+        action["domain"] = [("res_model", "=", self._name), ("res_id", "=", self.id)]
+        action["context"] = {"search_default_open": 1}
+        return action
 
     def action_recheck(self):
         """Read the cycle's lines and documents again and re-run its checks."""

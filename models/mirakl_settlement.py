@@ -22,22 +22,19 @@ from decimal import Decimal
 from odoo import _, fields, models
 from odoo.tools import float_is_zero
 
-from .mirakl_backend_payout import FEE_VAT_TYPES
-from .mirakl_payout import FEE_TYPES, ORDER_TYPES, REFUND_TYPES, RESERVE_TYPES
+from .mirakl_transaction_map import (
+    COMMISSION,
+    CREDITS,
+    DEFAULT_MAP,
+    FEES,
+    RESERVE,
+)
 
 _logger = logging.getLogger(__name__)
 
-COMMISSION_TYPES = frozenset(
-    (
-        "COMMISSION_FEE",
-        "COMMISSION_VAT",
-        "REFUND_COMMISSION_FEE",
-        "REFUND_COMMISSION_VAT",
-        "SELLER_FEE_ON_ORDER",
-        "SELLER_FEE_ON_ORDER_TAX",
-    )
-)
-CREDIT_TYPES = frozenset(("MANUAL_CREDIT", "MANUAL_CREDIT_VAT"))
+# The commission Mirakl charges per order, checked against the one stored on
+# the Sales Order at import.
+ORDER_COMMISSION_TYPES = ("COMMISSION_FEE", "REFUND_COMMISSION_FEE")
 
 
 class MiraklBackend(models.Model):
@@ -54,33 +51,6 @@ class MiraklBackend(models.Model):
         string="Payouts in transit",
         check_company=True,
         help="What the operator has paid out and the bank has not shown yet.",
-    )
-    commission_account_id = fields.Many2one(
-        "account.account", string="Commission expense", check_company=True
-    )
-    fee_account_id = fields.Many2one(
-        "account.account",
-        string="Other marketplace fees",
-        check_company=True,
-        help="Subscription, penalties, one-off and manual invoices.",
-    )
-    other_income_account_id = fields.Many2one(
-        "account.account",
-        string="Marketplace credits",
-        check_company=True,
-        help="Manual credits from the operator.",
-    )
-    reserve_account_id = fields.Many2one(
-        "account.account",
-        string="Reserve held by the marketplace",
-        check_company=True,
-    )
-    fee_tax_id = fields.Many2one(
-        "account.tax",
-        string="VAT on marketplace fees",
-        check_company=True,
-        domain="[('type_tax_use', '=', 'purchase')]",
-        help="The operator's VAT on its charges (input VAT), e.g. 20 % on services.",
     )
     operator_partner_id = fields.Many2one(
         "res.partner",
@@ -105,6 +75,22 @@ class MiraklBackend(models.Model):
         help="A payout is matched with a bank statement line of its amount "
         "dated within this many days of the pay-out.",
     )
+    operator_documents_as = fields.Selection(
+        [
+            ("entry", "Lines of the settlement entry"),
+            ("bill", "A vendor bill per operator document"),
+        ],
+        string="Operator charges",
+        default="entry",
+        required=True,
+        help="Lines of the settlement entry: each operator document's charges "
+        "and VAT are booked on their accounts in the entry itself.\n"
+        "A vendor bill per operator document: each document (the automatic "
+        "invoice of a cycle, a manual invoice or credit) becomes a vendor "
+        "bill or refund of the operator, with the document's number and VAT; "
+        "the entry clears it on the operator's payable account. Same VAT "
+        "return, the operator in accounts payable.",
+    )
     settlement_auto_post = fields.Boolean(
         string="Post settlements",
         help="Post each settlement entry at once instead of leaving it in "
@@ -112,44 +98,24 @@ class MiraklBackend(models.Model):
     )
 
     def action_setup_finance(self):
-        """Create the accounts, journal and operator partner left empty."""
+        """Create the accounts, journal, operator partner and transaction type
+        bookings left empty."""
         for backend in self._mirakl_as_operator():
             backend._mirakl_setup_finance()
         return True
 
-    def _mirakl_setup_finance(self):
+    def _mirakl_setup_finance(self, fee_tax=None):
+        """Fill in what is empty; never change what finance has set. The
+        operator's VAT on charges is ``fee_tax``, else the UK chart's 20 %
+        services purchase tax, else the company's 20 % purchase tax."""
         self.ensure_one()
-        company = self.company_id
-        Account = self.env["account.account"].sudo()
         vals = {}
-        specs = (
-            ("receivable_account_id", _("%s receivable"), "asset_receivable", True),
-            ("transit_account_id", _("%s payouts in transit"), "asset_current", True),
-            ("reserve_account_id", _("%s reserve"), "asset_current", True),
-            ("commission_account_id", _("%s commission"), "expense", False),
-            ("fee_account_id", _("%s fees"), "expense", False),
-            ("other_income_account_id", _("%s credits"), "income_other", False),
-        )
-        for field, name, account_type, reconcile in specs:
-            if self[field]:
-                continue
-            like = Account.search(
-                [
-                    ("company_ids", "in", company.id),
-                    ("account_type", "=", account_type),
-                ],
-                order="code",
-                limit=1,
-            )
-            vals[field] = Account.create(
-                {
-                    "name": name % self.name,
-                    "code": self._mirakl_free_code(like.code if like else "100000"),
-                    "account_type": account_type,
-                    "reconcile": reconcile,
-                    "company_ids": [(6, 0, company.ids)],
-                }
-            ).id
+        for field, name, account_type in (
+            ("receivable_account_id", _("%s receivable"), "asset_receivable"),
+            ("transit_account_id", _("%s payouts in transit"), "asset_current"),
+        ):
+            if not self[field]:
+                vals[field] = self._mirakl_new_account(name, account_type, True).id
         if not self.settlement_journal_id:
             vals["settlement_journal_id"] = (
                 self.env["account.journal"]
@@ -159,7 +125,7 @@ class MiraklBackend(models.Model):
                         "name": _("%s settlements", self.name),
                         "code": self._mirakl_free_journal_code(),
                         "type": "general",
-                        "company_id": company.id,
+                        "company_id": self.company_id.id,
                     }
                 )
                 .id
@@ -176,22 +142,85 @@ class MiraklBackend(models.Model):
                 )
                 .id
             )
-        if not self.fee_tax_id:
-            tax = self.env.ref(
-                "account.%s_PT_20_S" % company.id, raise_if_not_found=False
-            ) or self.env["account.tax"].sudo().search(
-                [
-                    ("company_id", "=", company.id),
-                    ("type_tax_use", "=", "purchase"),
-                    ("amount_type", "=", "percent"),
-                    ("amount", "=", 20.0),
-                ],
-                limit=1,
-            )
-            if tax:
-                vals["fee_tax_id"] = tax.id
         if vals:
             self.sudo().write(vals)
+        self._mirakl_setup_transaction_map(fee_tax)
+
+    def _mirakl_setup_transaction_map(self, fee_tax=None):
+        """One booking row per documented Mirakl type the shop has none for.
+        Charges of one kind share an account (the one already used by a row
+        of that kind, or a new one). Without a purchase tax for the
+        operator's VAT, the VAT types get no row: a cycle with VAT then waits
+        for finance to map them."""
+        existing = self._mirakl_transaction_map()
+        missing = [kind for kind in DEFAULT_MAP if kind not in existing]
+        if not missing:
+            return
+        tax = fee_tax or self._mirakl_default_fee_tax()
+        accounts = {}
+        for kind, row in existing.items():
+            role = DEFAULT_MAP.get(kind, (None, None))[1]
+            if role and row.account_id:
+                accounts.setdefault(role, row.account_id)
+        specs = {
+            COMMISSION: (_("%s commission"), "expense", False),
+            FEES: (_("%s fees"), "expense", False),
+            CREDITS: (_("%s credits"), "income_other", False),
+            RESERVE: (_("%s reserve"), "asset_current", True),
+        }
+        rows = []
+        for sequence, kind in enumerate(DEFAULT_MAP):
+            booking, role = DEFAULT_MAP[kind]
+            if kind not in missing or (booking == "charge_vat" and not tax):
+                continue
+            if role and role not in accounts:
+                accounts[role] = self._mirakl_new_account(*specs[role])
+            rows.append(
+                {
+                    "backend_id": self.id,
+                    "sequence": sequence,
+                    "transaction_type": kind,
+                    "booking": booking,
+                    "account_id": accounts[role].id if role else False,
+                    "tax_id": tax.id
+                    if tax and booking in ("charge", "charge_vat")
+                    else False,
+                }
+            )
+        self.env["mirakl.transaction.map"].sudo().create(rows)
+
+    def _mirakl_default_fee_tax(self):
+        company = self.company_id
+        return self.env.ref(
+            "account.%s_PT_20_S" % company.id, raise_if_not_found=False
+        ) or self.env["account.tax"].sudo().search(
+            [
+                ("company_id", "=", company.id),
+                ("type_tax_use", "=", "purchase"),
+                ("amount_type", "=", "percent"),
+                ("amount", "=", 20.0),
+                ("price_include", "=", False),
+            ],
+            limit=1,
+        )
+
+    def _mirakl_new_account(self, name, account_type, reconcile):
+        company = self.company_id
+        Account = self.env["account.account"].sudo()
+        like = Account.search(
+            [("company_ids", "in", company.id), ("account_type", "=", account_type)],
+            order="code",
+            limit=1,
+        )
+        return Account.create(
+            {
+                "name": name % self.name,
+                "code": self._mirakl_free_code(like.code if like else "100000"),
+                "account_type": account_type,
+                "reconcile": reconcile,
+                "company_ids": [(6, 0, company.ids)],
+            }
+        )
 
     def _mirakl_free_code(self, base):
         Account = self.env["account.account"].sudo().with_context(active_test=False)
@@ -220,6 +249,7 @@ class MiraklBackend(models.Model):
         and the commission charged against the one stored at import. Drift
         issues on the cycle; nothing is held (the payout is what it is)."""
         rounding = cycle.currency_id.rounding
+        mapping = self._mirakl_transaction_map()
         amounts = defaultdict(float)
         commissions = defaultdict(float)
         sales = {}
@@ -227,9 +257,9 @@ class MiraklBackend(models.Model):
             if not line.mirakl_order_id or line.mirakl_refund_id:
                 continue
             kind = line.transaction_type
-            if kind in ORDER_TYPES or kind in REFUND_TYPES:
+            if kind in mapping and mapping[kind].booking in ("order", "refund"):
                 amounts[line.mirakl_order_id] += line.amount
-            elif kind in ("COMMISSION_FEE", "REFUND_COMMISSION_FEE"):
+            elif kind in ORDER_COMMISSION_TYPES:
                 commissions[line.mirakl_order_id] -= line.amount
             sales[line.mirakl_order_id] = line.sale_order_id
         Issue = self.env["mirakl.sync.issue"]
@@ -387,13 +417,18 @@ class MiraklBackend(models.Model):
             "settlement_journal_id",
             "receivable_account_id",
             "transit_account_id",
-            "commission_account_id",
-            "fee_account_id",
-            "other_income_account_id",
-            "reserve_account_id",
             "operator_partner_id",
         )
-        return [self._fields[name].string for name in required if not self[name]]
+        missing = [self._fields[name].string for name in required if not self[name]]
+        if self.operator_documents_as == "bill" and not self._mirakl_payable():
+            missing.append(_("the operator's payable account"))
+        return missing
+
+    def _mirakl_payable(self):
+        """The operator's payable account (vendor bill option)."""
+        return self.operator_partner_id.with_company(
+            self.company_id
+        ).property_account_payable_id
 
     # === BUSINESS METHODS: the settlement entry === #
 
@@ -422,12 +457,15 @@ class MiraklBackend(models.Model):
             )
             return None
         Issue._mirakl_resolve(self, "PAYOUT", mirakl_ref="finance setup")
-        move_lines = self._mirakl_settlement_lines(cycle)
+        move_lines, bills = self._mirakl_settlement_lines(cycle)
         if not move_lines:
             return True  # a zero cycle: nothing to book
         document = cycle.document_ids.filtered(
             lambda d: d.document_type == "AUTO_INVOICE"
         )[:1]
+        bill_moves = self.env["account.move"]
+        for doc, charges in bills.items():
+            bill_moves |= self._mirakl_operator_bill(doc, charges, cycle)
         move = (
             self.env["account.move"]
             .sudo()
@@ -453,7 +491,19 @@ class MiraklBackend(models.Model):
                 }
             )
         )
-        for doc in cycle.document_ids.filtered("file"):
+        self._mirakl_attach_documents(move, cycle.document_ids)
+        cycle.write({"move_id": move.id})
+        self._mirakl_check_orders(cycle)
+        if self.settlement_auto_post:
+            bill_moves.filtered(lambda m: m.state == "draft").action_post()
+            move.action_post()
+        _logger.info(
+            "Mirakl shop %s: cycle %s booked as %s", self.id, cycle.mirakl_id, move.id
+        )
+        return True
+
+    def _mirakl_attach_documents(self, move, documents):
+        for doc in documents.filtered("file"):
             self.env["ir.attachment"].sudo().create(
                 {
                     "name": doc.file_name or doc.name,
@@ -462,52 +512,47 @@ class MiraklBackend(models.Model):
                     "res_id": move.id,
                 }
             )
-        cycle.write({"move_id": move.id})
-        self._mirakl_check_orders(cycle)
-        if self.settlement_auto_post:
-            move.action_post()
-        _logger.info(
-            "Mirakl shop %s: cycle %s booked as %s", self.id, cycle.mirakl_id, move.id
-        )
-        return True
 
     def _mirakl_settlement_lines(self, cycle):
-        """The entry's lines (values), balanced: debit positive."""
+        """The entry's lines (values), balanced: debit positive; and, with
+        the vendor bill option, the charges of each operator document
+        ``{document: [(account, tax, base, vat)]}`` to bill instead."""
         currency = cycle.currency_id
         operator = self.operator_partner_id
+        mapping = self._mirakl_transaction_map()
         by_order = defaultdict(Decimal)
         by_refund = defaultdict(Decimal)
         refund_orders = {}
-        fees = defaultdict(lambda: [Decimal(0), Decimal(0)])  # gross, vat
-        reserve = Decimal(0)
+        # (document number, account id, tax id) -> [gross, vat]
+        fees = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        plain = defaultdict(Decimal)  # (account id, type) -> amount
         sales = {}
         for line in cycle.line_ids:
-            kind = line.transaction_type
+            row = mapping[line.transaction_type]
+            booking = row.booking
             amount = Decimal(str(line.amount)).quantize(Decimal("0.01"))
-            if kind in ORDER_TYPES or (
-                kind in REFUND_TYPES and not line.mirakl_refund_id
+            if booking == "order" or (
+                booking == "refund" and not line.mirakl_refund_id
             ):
                 by_order[line.mirakl_order_id] += amount
                 sales[line.mirakl_order_id] = line.sale_order_id
-            elif kind in REFUND_TYPES:
+            elif booking == "refund":
                 by_refund[line.mirakl_refund_id] += amount
                 refund_orders[line.mirakl_refund_id] = (
                     line.mirakl_order_id,
                     line.sale_order_id,
                 )
-            elif kind in FEE_TYPES:
-                if kind in COMMISSION_TYPES:
-                    account = self.commission_account_id
-                elif kind in CREDIT_TYPES:
-                    account = self.other_income_account_id
-                else:
-                    account = self.fee_account_id
-                key = (line.accounting_document_number or "", account.id)
+            elif booking in ("charge", "charge_vat"):
+                key = (
+                    line.accounting_document_number or "",
+                    row.account_id.id,
+                    row.tax_id.id,
+                )
                 fees[key][0] += amount
-                if kind in FEE_VAT_TYPES:
+                if booking == "charge_vat":
                     fees[key][1] += amount
-            elif kind in RESERVE_TYPES:
-                reserve += amount
+            elif booking == "account":
+                plain[row.account_id.id, line.transaction_type] += amount
         lines = []
         receivable = self.receivable_account_id
         for order_id, total in sorted(by_order.items()):
@@ -544,23 +589,47 @@ class MiraklBackend(models.Model):
                 }
             )
         self._mirakl_use_document_vat(cycle, fees)
-        tax = self.fee_tax_id
-        for (number, account_id), (gross, vat) in sorted(fees.items()):
+        documents = {
+            doc.invoice_number: doc for doc in cycle.document_ids if doc.invoice_number
+        }
+        bills = defaultdict(list)
+        Tax = self.env["account.tax"].sudo()
+        for (number, account_id, tax_id), (gross, vat) in sorted(
+            fees.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)
+        ):
             if not gross and not vat:
                 continue
             base = gross - vat
+            if self.operator_documents_as == "bill" and number in documents:
+                bills[documents[number]].append(
+                    (account_id, Tax.browse(tax_id), base, vat)
+                )
+                continue
             lines += self._mirakl_fee_lines(
-                account_id, base, vat, tax, operator, number, currency
+                account_id, base, vat, Tax.browse(tax_id), operator, number, currency
             )
-        if reserve:
+        payable = self._mirakl_payable() if bills else None
+        for document, charges in bills.items():
+            gross = sum((base + vat for _a, _t, base, vat in charges), Decimal(0))
             lines.append(
                 {
-                    "name": _("Marketplace reserve"),
-                    "account_id": self.reserve_account_id.id,
+                    "name": _("Operator document %s", document.invoice_number),
+                    "account_id": payable.id,
                     "partner_id": operator.id,
-                    "balance": float(-reserve),
+                    "balance": float(-gross),
+                    "mirakl_document_id": document.id,
                 }
             )
+        for (account_id, kind), amount in sorted(plain.items()):
+            if amount:
+                lines.append(
+                    {
+                        "name": _("Mirakl %s", kind),
+                        "account_id": account_id,
+                        "partner_id": operator.id,
+                        "balance": float(-amount),
+                    }
+                )
         transferred = Decimal(str(cycle.amount_transferred)).quantize(Decimal("0.01"))
         if transferred:
             lines.append(
@@ -573,7 +642,71 @@ class MiraklBackend(models.Model):
                     "balance": float(transferred),
                 }
             )
-        return lines
+        return lines, dict(bills)
+
+    def _mirakl_operator_bill(self, document, charges, cycle):
+        """The vendor bill (refund, for a credit) of one operator document:
+        a line per account and VAT, the document's number as reference and
+        its VAT to the penny. Created once per document."""
+        if document.bill_id:
+            return document.bill_id
+        gross = sum((base + vat for _a, _t, base, vat in charges), Decimal(0))
+        move_type = "in_invoice" if gross < 0 else "in_refund"
+        sign = -1 if move_type == "in_invoice" else 1
+        Account = self.env["account.account"].sudo()
+        moment = document.issue_date or cycle.date_created or fields.Datetime.now()
+        bill = (
+            self.env["account.move"]
+            .sudo()
+            .with_company(self.company_id)
+            .create(
+                {
+                    "move_type": move_type,
+                    "partner_id": self.operator_partner_id.id,
+                    "ref": document.invoice_number,
+                    "invoice_date": moment.date(),
+                    "date": moment.date(),
+                    "currency_id": (document.currency_id or cycle.currency_id).id,
+                    "invoice_line_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "name": Account.browse(account_id).name,
+                                "account_id": account_id,
+                                "quantity": 1.0,
+                                "price_unit": float(sign * base),
+                                "tax_ids": [(6, 0, tax.ids)]
+                                if tax and vat
+                                else [(5, 0, 0)],
+                            },
+                        )
+                        for account_id, tax, base, vat in charges
+                    ],
+                }
+            )
+        )
+        # The VAT is the document's, not Odoo's recomputation of each base.
+        wanted = defaultdict(Decimal)
+        for _account, tax, _base, vat in charges:
+            if tax and vat:
+                wanted[tax.tax_group_id.id] += sign * vat
+        totals = bill.tax_totals
+        changed = False
+        for subtotal in totals.get("subtotals", []):
+            for group in subtotal["tax_groups"]:
+                if group["id"] in wanted:
+                    amount = float(wanted[group["id"]])
+                    if bill.currency_id.compare_amounts(
+                        group["tax_amount_currency"], amount
+                    ):
+                        group["tax_amount_currency"] = amount
+                        changed = True
+        if changed:
+            bill.tax_totals = totals
+        document.bill_id = bill
+        self._mirakl_attach_documents(bill, document)
+        return bill
 
     def _mirakl_use_document_vat(self, cycle, fees):
         """Book the VAT of each operator document (its VAT invoice), not the
@@ -650,6 +783,29 @@ class MiraklBillingCycle(models.Model):
         "account.move", string="Settlement entry", readonly=True, copy=False
     )
     move_state = fields.Selection(related="move_id.state", string="Entry status")
+    bill_ids = fields.Many2many(
+        "account.move",
+        string="Operator bills",
+        compute="_compute_bill_ids",
+        help="Vendor bills of the cycle's operator documents (vendor bill option).",
+    )
+    bill_count = fields.Integer(compute="_compute_bill_ids")
+
+    def _compute_bill_ids(self):
+        for cycle in self:
+            cycle.bill_ids = cycle.document_ids.bill_id
+            cycle.bill_count = len(cycle.bill_ids)
+
+    def action_open_bills(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Operator bills"),
+            "res_model": "account.move",
+            "view_mode": "list,form",
+            "domain": [("id", "in", self.bill_ids.ids)],
+            "context": {"default_move_type": "in_invoice"},
+        }
 
     def action_book(self):
         for backend in self.backend_id._mirakl_as_operator():
@@ -760,6 +916,25 @@ class AccountMoveLine(models.Model):
     mirakl_sale_order_id = fields.Many2one(
         "sale.order", string="Mirakl Sales Order", copy=False, index="btree_not_null"
     )
+    mirakl_document_id = fields.Many2one(
+        "mirakl.accounting.document",
+        string="Mirakl operator document",
+        copy=False,
+        index="btree_not_null",
+    )
+
+
+class MiraklAccountingDocument(models.Model):
+    _inherit = "mirakl.accounting.document"
+
+    bill_id = fields.Many2one(
+        "account.move",
+        string="Vendor bill",
+        readonly=True,
+        copy=False,
+        help="The operator's bill (or refund) for this document, when the shop "
+        "books operator charges as vendor bills.",
+    )
 
 
 class AccountMove(models.Model):
@@ -775,7 +950,45 @@ class AccountMove(models.Model):
     def _post(self, soft=True):
         posted = super()._post(soft=soft)
         posted._mirakl_reconcile_settlements()
+        posted._mirakl_reconcile_operator_bills()
         return posted
+
+    def _mirakl_reconcile_operator_bills(self):
+        """Match each operator document's payable line in a settlement with
+        the document's vendor bill, whichever of the two is posted last."""
+        lines = self.filtered("mirakl_cycle_id").line_ids.filtered(
+            lambda l: l.mirakl_document_id and not l.reconciled
+        )
+        bills = self.filtered(lambda m: m.move_type in ("in_invoice", "in_refund"))
+        if bills:
+            documents = (
+                self.env["mirakl.accounting.document"]
+                .sudo()
+                .search([("bill_id", "in", bills.ids)])
+            )
+            if documents:
+                lines |= (
+                    self.env["account.move.line"]
+                    .sudo()
+                    .search(
+                        [
+                            ("mirakl_document_id", "in", documents.ids),
+                            ("parent_state", "=", "posted"),
+                            ("reconciled", "=", False),
+                        ]
+                    )
+                )
+        for line in lines.filtered(lambda l: l.parent_state == "posted"):
+            bill = line.mirakl_document_id.bill_id
+            counterpart = bill.line_ids.filtered(
+                lambda l, a=line.account_id: (
+                    l.parent_state == "posted"
+                    and l.account_id == a
+                    and not l.reconciled
+                )
+            )
+            if counterpart:
+                (line | counterpart).reconcile()
 
     def _mirakl_reconcile_settlements(self):
         """Match each order's settlement line with its invoices' receivable

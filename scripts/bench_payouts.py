@@ -84,12 +84,11 @@ class Bench(InnerBench):
                     "shop_id": str(SHOP_ID),
                     "order_import_enabled": False,
                     "stock_push_enabled": False,
-                    "fee_tax_id": tax.id,
                     "settlement_auto_post": True,
                     "payout_initial_days": 365,
                 }
             )
-            backend._mirakl_setup_finance()
+            backend._mirakl_setup_finance(fee_tax=tax)
             self.backend_id = backend.id
             cr.commit()
 

@@ -382,7 +382,8 @@ def book_first_payout(env, backend, control_url, orders=2):
     import urllib.request  # pylint: disable=import-outside-toplevel
 
     company = backend.company_id
-    if not backend.fee_tax_id:
+    tax = backend._mirakl_default_fee_tax()
+    if not tax:
         template = company.account_purchase_tax_id
         account = template.invoice_repartition_line_ids.filtered(
             lambda r: r.repartition_type == "tax"
@@ -400,8 +401,7 @@ def book_first_payout(env, backend, control_url, orders=2):
         tax.repartition_line_ids.filtered(
             lambda r: r.repartition_type == "tax"
         ).account_id = account
-        backend.fee_tax_id = tax
-    backend._mirakl_setup_finance()
+    backend._mirakl_setup_finance(fee_tax=tax)
     backend.settlement_auto_post = True
     backend._mirakl_import_orders()  # paid orders are released
     sales = env["sale.order"].search(

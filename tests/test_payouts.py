@@ -12,7 +12,16 @@ class TestPayoutImport(OrderCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.backend._mirakl_setup_finance()
+        fee_tax = cls.env["account.tax"].create(
+            {
+                "name": "VAT 20% on services (purchase)",
+                "amount": 20.0,
+                "amount_type": "percent",
+                "type_tax_use": "purchase",
+                "company_id": cls.company.id,
+            }
+        )
+        cls.backend._mirakl_setup_finance(fee_tax=fee_tax)
 
     def setUp(self):
         super().setUp()
@@ -127,6 +136,29 @@ class TestPayoutImport(OrderCommon):
         self.assertIn("NEW_MARKETING_FEE", issue.message)
         # The identity itself holds: only the type is the problem.
         self.assertFalse(self.open_issues(operation="PAYOUT", mirakl_ref="identity"))
+        self.assertFalse(cycle.move_id)
+        # Finance books the new type on an account of its choice: the cycle
+        # is booked on the next check, the line where finance said.
+        fees = self.backend.transaction_map_ids.filtered(
+            lambda row: row.transaction_type == "SUBSCRIPTION_FEE"
+        ).account_id
+        self.backend.transaction_map_ids = [
+            (
+                0,
+                0,
+                {
+                    "transaction_type": "NEW_MARKETING_FEE",
+                    "booking": "charge",
+                    "account_id": fees.id,
+                },
+            )
+        ]
+        cycle.action_recheck()
+        self.assertEqual(cycle.state, "booked", cycle.check_message)
+        self.assertEqual(issue.state, "resolved")
+        line = cycle.move_id.line_ids.filtered(lambda l: l.account_id == fees)
+        self.assertAlmostEqual(line.balance, 4.20, places=2)
+        self.assertFalse(line.tax_ids)
 
     def test_operator_items_zero_cycle_and_failed_payout(self):
         self.control.call(

@@ -34,18 +34,22 @@ class TestSettlement(OrderCommon):
         cls.fee_tax.repartition_line_ids.filtered(
             lambda r: r.repartition_type == "tax"
         ).account_id = cls.input_vat
-        cls.backend.fee_tax_id = cls.fee_tax
-        # UK VAT return boxes as tax tags (as l10n_uk sets them): sales base 6
+        # UK VAT return boxes as tax tags, as l10n_uk sets them: "+N" on
+        # invoice repartitions, "-N" (negated) on refund ones; sales base 6
         # and VAT 1, purchases base 7 and VAT 4.
         Tag = cls.env["account.account.tag"]
         cls.boxes = {
-            box: Tag.create(
-                {
-                    "name": "Box %s" % box,
-                    "applicability": "taxes",
-                    "country_id": cls.env.ref("base.uk").id,
-                }
-            )
+            box: {
+                sign: Tag.create(
+                    {
+                        "name": "%s%s" % (sign, box),
+                        "applicability": "taxes",
+                        "tax_negate": sign == "-",
+                        "country_id": cls.env.ref("base.uk").id,
+                    }
+                )
+                for sign in "+-"
+            }
             for box in ("1", "4", "6", "7")
         }
         for taxes, base_box, tax_box in (
@@ -55,8 +59,9 @@ class TestSettlement(OrderCommon):
             for tax in taxes:
                 for line in tax.repartition_line_ids:
                     box = base_box if line.repartition_type == "base" else tax_box
-                    line.tag_ids = cls.boxes[box]
-        cls.backend._mirakl_setup_finance()
+                    sign = "+" if line.document_type == "invoice" else "-"
+                    line.tag_ids = cls.boxes[box][sign]
+        cls.backend._mirakl_setup_finance(fee_tax=cls.fee_tax)
         cls.backend.settlement_auto_post = True
 
     def setUp(self):
@@ -64,6 +69,11 @@ class TestSettlement(OrderCommon):
         self.assertTrue(self.backend._mirakl_refresh_carriers())
 
     # --- helpers ---
+
+    def account_of(self, kind):
+        return self.backend.transaction_map_ids.filtered(
+            lambda row: row.transaction_type == kind
+        ).account_id
 
     def shipped(self, *lines):
         (order,) = self.create_orders(self.order_spec(*lines))
@@ -134,7 +144,7 @@ class TestSettlement(OrderCommon):
         self.assertEqual(self.balance(self.backend.receivable_account_id), 0.0)
         # Charges with their input VAT as a real tax line.
         commission = move.line_ids.filtered(
-            lambda l: l.account_id == self.backend.commission_account_id
+            lambda l: l.account_id == self.account_of("COMMISSION_FEE")
         )
         expected = first.mirakl_commission_fee + second.mirakl_commission_fee
         self.assertAlmostEqual(sum(commission.mapped("balance")), expected, places=2)
@@ -147,7 +157,7 @@ class TestSettlement(OrderCommon):
             places=2,
         )
         fees = move.line_ids.filtered(
-            lambda l: l.account_id == self.backend.fee_account_id
+            lambda l: l.account_id == self.account_of("SUBSCRIPTION_FEE")
         )
         self.assertAlmostEqual(sum(fees.mapped("balance")), 25.0, places=2)
         # The payout is what is left in transit, and the documents are attached.
@@ -183,7 +193,7 @@ class TestSettlement(OrderCommon):
         _result, cycle = self.book()
         move = cycle.move_id
         credit = move.line_ids.filtered(
-            lambda l: l.account_id == self.backend.other_income_account_id
+            lambda l: l.account_id == self.account_of("MANUAL_CREDIT")
         )
         self.assertAlmostEqual(credit.balance, -10.0, places=2)
         refund_vat = move.line_ids.filtered(
@@ -316,7 +326,7 @@ class TestSettlement(OrderCommon):
         self.assertEqual(self.balance(self.backend.receivable_account_id), 0.0)
         # The refunded commission reduces the commission expense.
         commission = second.move_id.line_ids.filtered(
-            lambda l: l.account_id == self.backend.commission_account_id
+            lambda l: l.account_id == self.account_of("COMMISSION_FEE")
         )
         self.assertLess(sum(commission.mapped("balance")), 0)
         self.assertAlmostEqual(
@@ -324,31 +334,30 @@ class TestSettlement(OrderCommon):
         )
 
     def box(self, number):
-        """A VAT return box as Odoo's tax report computes it from tags."""
-        lines = self.env["account.move.line"].search(
-            [
-                ("tax_tag_ids", "in", self.boxes[number].ids),
-                ("parent_state", "=", "posted"),
-            ]
-        )
-        return round(
-            sum(
+        """A VAT return box as Odoo's tax report computes it from tags (the
+        tax_tags engine: balance, negated by the tag and by the line)."""
+        total = 0.0
+        for tag in self.boxes[number].values():
+            lines = self.env["account.move.line"].search(
+                [("tax_tag_ids", "in", tag.ids), ("parent_state", "=", "posted")]
+            )
+            total += sum(
                 line.balance
-                * (-1 if self.boxes[number].tax_negate else 1)
+                * (-1 if tag.tax_negate else 1)
                 * (-1 if line.tax_tag_invert else 1)
                 for line in lines
-            ),
-            2,
-        )
+            )
+        return round(total, 2)
 
     def test_vat_return_boxes_follow_the_mirakl_data(self):
         self.shipped(("std", 2), ("zero", 1))
         self.shipped(("reduced", 1))
-        self.control.call(
-            "POST",
-            "billing/items",
-            json={"type": "SUBSCRIPTION", "amount_excl_tax": "25.00", "vat_rate": "20"},
-        )
+        for kind, amount in (("SUBSCRIPTION", "25.00"), ("MANUAL_CREDIT", "10.00")):
+            self.control.call(
+                "POST",
+                "billing/items",
+                json={"type": kind, "amount_excl_tax": amount, "vat_rate": "20"},
+            )
         _result, cycle = self.book()
         self.assertEqual(cycle.state, "booked")
 
@@ -366,14 +375,92 @@ class TestSettlement(OrderCommon):
         self.assertAlmostEqual(
             self.box("6"), total("ORDER_AMOUNT", "ORDER_SHIPPING_AMOUNT"), places=2
         )
+        # A manual credit from the operator reduces input VAT and purchases.
         self.assertAlmostEqual(
-            self.box("4"), -total("COMMISSION_VAT", "SUBSCRIPTION_VAT"), places=2
+            self.box("4"),
+            -total("COMMISSION_VAT", "SUBSCRIPTION_VAT", "MANUAL_CREDIT_VAT"),
+            places=2,
         )
         self.assertAlmostEqual(
-            self.box("7"), -total("COMMISSION_FEE", "SUBSCRIPTION_FEE"), places=2
+            self.box("7"),
+            -total("COMMISSION_FEE", "SUBSCRIPTION_FEE", "MANUAL_CREDIT"),
+            places=2,
         )
         self.assertGreater(self.box("1"), 0)
         self.assertGreater(self.box("4"), 0)
+
+    def test_operator_documents_as_vendor_bills(self):
+        self.backend.write(
+            {"operator_documents_as": "bill", "settlement_auto_post": False}
+        )
+        self.shipped(("std", 2), ("zero", 1))
+        for kind, amount in (("SUBSCRIPTION", "25.00"), ("MANUAL_CREDIT", "10.00")):
+            self.control.call(
+                "POST",
+                "billing/items",
+                json={"type": kind, "amount_excl_tax": amount, "vat_rate": "20"},
+            )
+        _result, cycle = self.book(vat_difference_cents=1)  # within tolerance
+        self.assertEqual(cycle.state, "booked", cycle.check_message)
+        move = cycle.move_id
+        self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0, places=2)
+        # No charge in the entry itself: one payable line per document.
+        charges = {self.account_of(k) for k in ("COMMISSION_FEE", "SUBSCRIPTION_FEE")}
+        self.assertFalse(move.line_ids.filtered(lambda l: l.account_id in charges))
+        self.assertFalse(move.line_ids.filtered("tax_repartition_line_id"))
+        payable = move.line_ids.filtered("mirakl_document_id")
+        self.assertEqual(len(payable), 2)
+        self.assertEqual(payable.mirakl_document_id.bill_id, cycle.bill_ids)
+        self.assertEqual(len(cycle.bill_ids), 2)
+        for document in cycle.document_ids.filtered("bill_id"):
+            bill = document.bill_id
+            credit = document.document_type == "MANUAL_CREDIT"
+            self.assertEqual(bill.move_type, "in_refund" if credit else "in_invoice")
+            self.assertEqual(bill.ref, document.invoice_number)
+            self.assertEqual(bill.partner_id, self.backend.operator_partner_id)
+            self.assertEqual(bill.state, "draft")
+            # The document's own VAT (1p off its lines'), and the total Mirakl
+            # took from the payout for it.
+            self.assertAlmostEqual(bill.amount_tax, abs(document.total_taxes), places=2)
+            taken = cycle.line_ids.filtered(
+                lambda l, d=document: l.accounting_document_number == d.invoice_number
+            )
+            self.assertAlmostEqual(
+                bill.amount_total, abs(sum(taken.mapped("amount"))), places=2
+            )
+        # The entry posted first, the bills later: matched when the bills are.
+        move.action_post()
+        cycle.bill_ids.action_post()
+        self.assertTrue(all(payable.mapped("reconciled")))
+        self.assertEqual(cycle.bill_ids.mapped("amount_residual"), [0.0, 0.0])
+        # (Odoo labels a refund matched with a journal entry "Reversed".)
+        self.assertEqual(
+            {(b.move_type, b.payment_state) for b in cycle.bill_ids},
+            {("in_invoice", "paid"), ("in_refund", "reversed")},
+        )
+        self.assertEqual(
+            self.balance(payable.account_id, moves=move | cycle.bill_ids), 0.0
+        )
+
+        def total(*types):
+            lines = cycle.line_ids.filtered(lambda l: l.transaction_type in types)
+            return round(sum(lines.mapped("amount")), 2)
+
+        # The same VAT return as with the charges in the entry.
+        self.assertAlmostEqual(
+            self.box("4"),
+            -total("COMMISSION_VAT", "SUBSCRIPTION_VAT", "MANUAL_CREDIT_VAT") + 0.01,
+            places=2,
+        )
+        self.assertAlmostEqual(
+            self.box("7"),
+            -total("COMMISSION_FEE", "SUBSCRIPTION_FEE", "MANUAL_CREDIT") - 0.01,
+            places=2,
+        )
+        self.assertEqual(
+            self.balance(self.backend.transit_account_id),
+            round(cycle.amount_transferred, 2),
+        )
 
     def test_commission_drift_and_ageing_alerts(self):
         finance = self.env["res.users"].create(
