@@ -20,6 +20,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from odoo import _, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import float_is_zero
 
 from .mirakl_transaction_map import (
@@ -812,6 +813,26 @@ class MiraklBillingCycle(models.Model):
             for cycle in self.filtered(lambda c, b=backend: c.backend_id.id == b.id):
                 backend._mirakl_book_cycle(cycle.sudo())
         return True
+
+    def action_rebuild(self):
+        """Delete the cycles' draft settlement entries (and draft operator
+        bills) and book them again from the stored lines and the shop's
+        current settings, e.g. after finance changed a transaction type's
+        account. Posted documents are never touched: reset them to draft
+        first."""
+        self.backend_id._mirakl_as_operator()
+        moves = (self.move_id | self.bill_ids).sudo()
+        posted = moves.filtered(lambda m: m.state == "posted")
+        if posted:
+            raise UserError(
+                _(
+                    "Only draft entries are rebuilt: reset %(moves)s to draft "
+                    "first (that unmatches their invoices and bills).",
+                    moves=", ".join(posted.mapped("name")),
+                )
+            )
+        moves.unlink()
+        return self.action_recheck()
 
     def action_match_bank(self):
         """Match these payouts with their bank statement lines."""

@@ -3,6 +3,7 @@ reconciled with the customer invoices."""
 
 from datetime import timedelta
 
+from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 
 from .order_common import OrderCommon
@@ -227,8 +228,30 @@ class TestSettlement(OrderCommon):
         _result, cycle = self.book()
         self.assertEqual(cycle.move_id.state, "draft")
         self.assertEqual(sale.invoice_ids.payment_state, "not_paid")
+        # Finance moves commission to another account and rebuilds the draft.
+        other = self.env["account.account"].create(
+            {
+                "name": "Marketplace commission (new)",
+                "code": "604099",
+                "account_type": "expense",
+                "company_ids": [(6, 0, self.company.ids)],
+            }
+        )
+        self.backend.transaction_map_ids.filtered(
+            lambda row: row.transaction_type.startswith("COMMISSION_")
+        ).account_id = other
+        first = cycle.move_id
+        cycle.action_rebuild()
+        self.assertFalse(first.exists())
+        self.assertEqual(cycle.state, "booked")
+        commission = cycle.move_id.line_ids.filtered(lambda l: l.account_id == other)
+        self.assertAlmostEqual(commission.balance, sale.mirakl_commission_fee, places=2)
         cycle.move_id.action_post()
         self.assertEqual(sale.invoice_ids.payment_state, "paid")
+        # A posted entry is never rebuilt behind finance's back.
+        with self.assertRaises(UserError):
+            cycle.action_rebuild()
+        self.assertEqual(cycle.move_id.state, "posted")
 
     def test_the_documents_vat_is_booked(self):
         self.shipped(("std", 2))
