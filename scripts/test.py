@@ -35,6 +35,11 @@ from odoo_env import (
     odoo_python_check,
 )
 
+# Installed next to the module for its tests only: the UK chart of accounts
+# (tests/test_uk_chart.py books on a company using it). The module itself
+# depends on no localisation.
+TEST_MODULES = ("l10n_uk",)
+
 
 def free_port():
     """A free TCP port on loopback (Odoo's test mode starts its HTTP server)."""
@@ -109,7 +114,9 @@ def main(argv=None):
         if not args.reuse_db:
             run.drop_db()
             started = time.monotonic()
-            run.run_odoo_checked(["-d", db_name, "-i", MODULE], "install")
+            run.run_odoo_checked(
+                ["-d", db_name, "-i", ",".join((MODULE,) + TEST_MODULES)], "install"
+            )
             print(
                 "install of %s into %s: clean (%.0f s)"
                 % (MODULE, db_name, time.monotonic() - started)

@@ -194,7 +194,7 @@ class MiraklCommon(SandboxMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company = cls.env.company
+        cls.company = cls._mirakl_test_company()
         cls.warehouse = cls.env["stock.warehouse"].search(
             [("company_id", "=", cls.company.id)], limit=1
         )
@@ -208,6 +208,11 @@ class MiraklCommon(SandboxMixin, TransactionCase):
                 "warehouse_id": cls.warehouse.id,
             }
         )
+
+    @classmethod
+    def _mirakl_test_company(cls):
+        """The company of the test shop (a class may give the shop its own)."""
+        return cls.env.company
 
 
 class LogCapture(logging.Handler):
