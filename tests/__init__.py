@@ -17,3 +17,4 @@ from . import test_payouts
 from . import test_invoices
 from . import test_refunds
 from . import test_settlement
+from . import test_uk_chart
