@@ -509,10 +509,19 @@ class MiraklBackend(models.Model):
                 _(
                     "Transaction types with no booking rule on this shop: "
                     "%(types)s (%(count)s lines). The cycle is held: nothing is "
-                    "guessed. Add them under Transaction types on the shop's "
-                    "Finance tab, then press Check again.",
+                    "guessed. %(fix)s",
                     types=", ".join(unknown),
                     count=sum(totals[kind][1] for kind in unknown),
+                    fix=_(
+                        "Add them under Transaction types on the shop's Finance "
+                        "tab, then press Check again."
+                    )
+                    if mapping
+                    else _(
+                        "The shop has no rules yet: press Set up accounts on its "
+                        "Finance tab (or add them under Transaction types), then "
+                        "Check again."
+                    ),
                 ),
             )
         Issue = self.env["mirakl.sync.issue"]

@@ -170,6 +170,8 @@ class MiraklBillingCycle(models.Model):
     def _mirakl_retry_issue(self, issue):
         self.ensure_one()
         self.backend_id._mirakl_read_cycles(self)
+        if issue.mirakl_ref == "booking":
+            return self.state == "booked"
         return self.state in ("ready", "booked")
 
 

@@ -20,7 +20,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from odoo import _, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_is_zero
 
 from .mirakl_transaction_map import (
@@ -400,6 +400,22 @@ class MiraklBackend(models.Model):
 
     def _mirakl_import_payouts(self):
         result = super()._mirakl_import_payouts()
+        # Cycles checked earlier but not booked yet (finance settings were
+        # incomplete, or Odoo refused the entry): booked now if they can be.
+        waiting = (
+            self.env["mirakl.billing.cycle"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", self.id),
+                    ("state", "=", "ready"),
+                    ("move_id", "=", False),
+                ]
+            )
+        )
+        for cycle in waiting:
+            if self._mirakl_book_cycle(cycle):
+                cycle.state = "booked"
         in_transit = self._mirakl_cycles_in_transit()
         matched = in_transit.filtered(
             lambda c: c.pay_out_state == "PAID"
@@ -458,6 +474,42 @@ class MiraklBackend(models.Model):
             )
             return None
         Issue._mirakl_resolve(self, "PAYOUT", mirakl_ref="finance setup")
+        if set(cycle.line_ids.mapped("transaction_type")) - set(
+            self._mirakl_transaction_map()
+        ):
+            # A booking rule was removed since the check: hold it again.
+            self._mirakl_check_cycle(cycle)
+            return None
+        try:
+            with self.env.cr.savepoint():
+                booked = self._mirakl_create_settlement(cycle)
+        except (UserError, ValidationError) as error:
+            # Odoo refused the entry (lock date, archived account, no purchase
+            # journal...): the cycle stays ready, the reason is an issue.
+            self.env.invalidate_all(flush=False)
+            _logger.info(
+                "Mirakl shop %s: cycle %s not booked",
+                self.id,
+                cycle.mirakl_id,
+                exc_info=True,
+            )
+            Issue._mirakl_record(
+                self,
+                "PAYOUT",
+                _(
+                    "Cycle %(cycle)s could not be booked: %(error)s",
+                    cycle=cycle.name,
+                    error=error.args[0] if error.args else error,
+                ),
+                category="config",
+                record=cycle,
+                mirakl_ref="booking",
+            )
+            return None
+        Issue._mirakl_resolve(self, "PAYOUT", record=cycle, mirakl_ref="booking")
+        return booked
+
+    def _mirakl_create_settlement(self, cycle):
         move_lines, bills = self._mirakl_settlement_lines(cycle)
         if not move_lines:
             return True  # a zero cycle: nothing to book
@@ -988,28 +1040,36 @@ class AccountMove(models.Model):
                 .search([("bill_id", "in", bills.ids)])
             )
             if documents:
-                lines |= (
-                    self.env["account.move.line"]
-                    .sudo()
-                    .search(
-                        [
-                            ("mirakl_document_id", "in", documents.ids),
-                            ("parent_state", "=", "posted"),
-                            ("reconciled", "=", False),
-                        ]
-                    )
+                lines |= self._mirakl_open_settlement_lines(
+                    [("mirakl_document_id", "in", documents.ids)]
                 )
         for line in lines.filtered(lambda l: l.parent_state == "posted"):
-            bill = line.mirakl_document_id.bill_id
-            counterpart = bill.line_ids.filtered(
-                lambda l, a=line.account_id: (
-                    l.parent_state == "posted"
-                    and l.account_id == a
-                    and not l.reconciled
-                )
+            self._mirakl_match(line, line.mirakl_document_id.bill_id)
+
+    def _mirakl_open_settlement_lines(self, domain):
+        """Posted, unmatched lines of settlement entries, among ``domain``."""
+        return (
+            self.env["account.move.line"]
+            .sudo()
+            .search(
+                domain
+                + [
+                    ("parent_state", "=", "posted"),
+                    ("reconciled", "=", False),
+                    ("move_id.mirakl_cycle_id", "!=", False),
+                ]
             )
-            if counterpart:
-                (line | counterpart).reconcile()
+        )
+
+    def _mirakl_match(self, line, moves):
+        """Reconcile a settlement line with the open lines of ``moves`` (its
+        invoices, credit note or operator bill) on the same account, once
+        they are posted."""
+        counterpart = moves.filtered(lambda m: m.state == "posted").line_ids.filtered(
+            lambda l, a=line.account_id: l.account_id == a and not l.reconciled
+        )
+        if counterpart:
+            (line | counterpart).reconcile()
 
     def _mirakl_reconcile_settlements(self):
         """Match each order's settlement line with its invoices' receivable
@@ -1030,17 +1090,8 @@ class AccountMove(models.Model):
                 )
             sales = sales.filtered("mirakl_backend_id")
             if sales:
-                settlement_lines |= (
-                    self.env["account.move.line"]
-                    .sudo()
-                    .search(
-                        [
-                            ("mirakl_sale_order_id", "in", sales.ids),
-                            ("parent_state", "=", "posted"),
-                            ("reconciled", "=", False),
-                            ("move_id.mirakl_cycle_id", "!=", False),
-                        ]
-                    )
+                settlement_lines |= self._mirakl_open_settlement_lines(
+                    [("mirakl_sale_order_id", "in", sales.ids)]
                 )
         settlement_lines = settlement_lines.filtered(
             lambda l: l.parent_state == "posted"
@@ -1076,10 +1127,4 @@ class AccountMove(models.Model):
                 moves = line.mirakl_sale_order_id.invoice_ids.filtered(
                     lambda m: m.move_type == "out_invoice"
                 )
-            counterpart = moves.filtered(
-                lambda m: m.state == "posted"
-            ).line_ids.filtered(
-                lambda l, a=line.account_id: l.account_id == a and not l.reconciled
-            )
-            if counterpart:
-                (line | counterpart).reconcile()
+            self._mirakl_match(line, moves)

@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from odoo import Command
+from odoo.tests import Form
 
 from .common import MiraklCommon
 
@@ -115,6 +116,40 @@ class OrderCommon(MiraklCommon):
         }
         spec.update(extra)
         return spec
+
+    def released(self, *lines, **extra):
+        """One order imported, accepted and paid (released to the warehouse),
+        with the stock to deliver it."""
+        (order,) = self.create_orders(self.order_spec(*lines, **extra))
+        self.import_orders()
+        self.import_orders()
+        sale = self.sale_of(order["order_id"])
+        self.assertEqual(sale.state, "sale")
+        for line in sale.order_line.filtered("mirakl_line_id"):
+            self.set_stock(line.product_id, line.product_uom_qty)
+        return sale
+
+    def deliver(self, picking, quantities=None):
+        """Validate a delivery ({product: quantity}; default: everything)."""
+        for move in picking.move_ids:
+            move.quantity = (quantities or {}).get(
+                move.product_id, move.product_uom_qty
+            )
+            move.picked = True
+        result = picking.button_validate()
+        if isinstance(result, dict):
+            Form.from_action(self.env, result).save().process()
+        self.assertEqual(picking.state, "done")
+
+    def shipped(self, *lines, **extra):
+        """Released, delivered in Odoo, SHIPPED on Mirakl."""
+        sale = self.released(*lines, **extra)
+        self.deliver(sale.picking_ids)
+        self.backend._mirakl_sync_shipments()  # OR23/OR24
+        self.assertEqual(
+            self.control.order(sale.mirakl_order_id)["order_state"], "SHIPPED"
+        )
+        return sale
 
     def create_orders(self, *specs):
         return self.control.create_orders(orders=list(specs))

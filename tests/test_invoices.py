@@ -1,6 +1,6 @@
 """Customer invoices of Mirakl orders at the tax point."""
 
-from odoo.tests import Form, tagged
+from odoo.tests import tagged
 
 from .order_common import OrderCommon
 
@@ -21,27 +21,6 @@ class TestInvoices(OrderCommon):
             }
         )
         cls.backend.receivable_account_id = cls.receivable
-
-    def released(self, *lines, **extra):
-        (order,) = self.create_orders(self.order_spec(*lines, **extra))
-        self.import_orders()
-        self.import_orders()
-        sale = self.sale_of(order["order_id"])
-        self.assertEqual(sale.state, "sale")
-        for line in sale.order_line.filtered("mirakl_line_id"):
-            self.set_stock(line.product_id, line.product_uom_qty)
-        return sale
-
-    def deliver(self, picking, quantities=None):
-        for move in picking.move_ids:
-            move.quantity = (quantities or {}).get(
-                move.product_id, move.product_uom_qty
-            )
-            move.picked = True
-        result = picking.button_validate()
-        if isinstance(result, dict):
-            Form.from_action(self.env, result).save().process()
-        self.assertEqual(picking.state, "done")
 
     def test_invoiced_when_shipped_on_the_marketplace_receivable(self):
         sale = self.released(("std", 2), ("zero", 1), ("reduced", 1))

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from odoo.tests import Form, tagged
+from odoo.tests import tagged
 
 from .order_common import OrderCommon
 
@@ -24,33 +24,6 @@ class TestRefunds(OrderCommon):
         cls.backend.receivable_account_id = cls.receivable
 
     # --- helpers ---
-
-    def released(self, *lines, **extra):
-        (order,) = self.create_orders(self.order_spec(*lines, **extra))
-        self.import_orders()
-        self.import_orders()
-        sale = self.sale_of(order["order_id"])
-        self.assertEqual(sale.state, "sale")
-        for line in sale.order_line.filtered("mirakl_line_id"):
-            self.set_stock(line.product_id, line.product_uom_qty)
-        return sale
-
-    def shipped(self, *lines, **extra):
-        """Released, delivered in Odoo, SHIPPED on Mirakl."""
-        sale = self.released(*lines, **extra)
-        picking = sale.picking_ids
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        result = picking.button_validate()
-        if isinstance(result, dict):
-            Form.from_action(self.env, result).save().process()
-        self.assertEqual(picking.state, "done")
-        self.backend._mirakl_sync_shipments()
-        self.assertEqual(
-            self.control.order(sale.mirakl_order_id)["order_state"], "SHIPPED"
-        )
-        return sale
 
     def mirakl_line(self, sale, sku):
         line = sale.order_line.filtered(lambda l: l.mirakl_offer_sku == self.skus[sku])

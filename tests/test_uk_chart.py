@@ -6,7 +6,7 @@ Mirakl data."""
 from unittest import SkipTest
 
 from odoo import Command
-from odoo.tests import Form, tagged
+from odoo.tests import tagged
 
 from .order_common import RATES, OrderCommon
 
@@ -59,21 +59,6 @@ class TestUkChart(OrderCommon):
         cls.backend._mirakl_setup_finance()
         cls.backend.settlement_auto_post = True
 
-    def shipped(self, *lines):
-        (order,) = self.create_orders(self.order_spec(*lines))
-        self.import_orders()
-        self.import_orders()
-        sale = self.sale_of(order["order_id"])
-        for line in sale.order_line.filtered("mirakl_line_id"):
-            self.set_stock(line.product_id, line.product_uom_qty)
-        for move in sale.picking_ids.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        result = sale.picking_ids.button_validate()
-        if isinstance(result, dict):
-            Form.from_action(self.env, result).save().process()
-        return sale
-
     def box(self, number):
         """Box ``number`` of the UK VAT return as the report's tax_tags
         engine computes it: the balance of the lines carrying its "+N" or
@@ -116,7 +101,6 @@ class TestUkChart(OrderCommon):
         self.assertEqual(commission.tax_id, fee_tax)
         first = self.shipped(("std", 2), ("zero", 1))
         second = self.shipped(("reduced", 1))
-        self.env["mirakl.backend"]._cron_mirakl_sync_shipments()
         for kind, amount in (("SUBSCRIPTION", "25.00"), ("MANUAL_CREDIT", "10.00")):
             self.control.call(
                 "POST",
