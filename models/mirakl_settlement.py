@@ -744,7 +744,7 @@ class MiraklBackend(models.Model):
         for _account, tax, _base, vat in charges:
             if tax and vat:
                 wanted[tax.tax_group_id.id] += sign * vat
-        totals = bill.tax_totals
+        totals = bill.tax_totals or {}
         changed = False
         for subtotal in totals.get("subtotals", []):
             for group in subtotal["tax_groups"]:

@@ -411,6 +411,10 @@ def book_first_payout(env, backend, control_url, orders=2):
     )
     for sale in sales:
         for picking in sale.picking_ids.filtered(lambda p: p.state != "done"):
+            # Some shipping types require a tracking number on Mirakl.
+            picking.carrier_tracking_ref = picking.carrier_tracking_ref or (
+                "DEMO%08d" % picking.id
+            )
             for move in picking.move_ids:
                 move.quantity = move.product_uom_qty
                 move.picked = True

@@ -455,6 +455,13 @@ class TestSettlement(OrderCommon):
             self.assertAlmostEqual(
                 bill.amount_total, abs(sum(taken.mapped("amount"))), places=2
             )
+        # Rebuilt while in draft: new entry and bills, the old ones gone.
+        old = move | cycle.bill_ids
+        cycle.action_rebuild()
+        self.assertFalse(old.exists())
+        self.assertEqual(len(cycle.bill_ids), 2)
+        move = cycle.move_id
+        payable = move.line_ids.filtered("mirakl_document_id")
         # The entry posted first, the bills later: matched when the bills are.
         move.action_post()
         cycle.bill_ids.action_post()
