@@ -16,6 +16,7 @@ type is never guessed around.
 import base64
 import json
 import logging
+from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
@@ -525,7 +526,7 @@ class MiraklBackend(models.Model):
                 ),
             )
         Issue = self.env["mirakl.sync.issue"]
-        for key in ("identity", "payment", "document", "types", "vat"):
+        for key in ("identity", "payment", "document", "types", "vat", "totals"):
             if key in problems:
                 category, message = problems[key]
                 Issue._mirakl_record(
@@ -553,36 +554,51 @@ class MiraklBackend(models.Model):
         return {row.transaction_type: row for row in self.sudo().transaction_map_ids}
 
     def _mirakl_check_documents(self, cycle, mapping):
-        """Each operator document's VAT against the VAT lines that carry its
-        number, within the shop's tolerance."""
-        vat_types = {
-            kind for kind, row in mapping.items() if row.booking == "charge_vat"
+        """Each operator document against the transaction lines that carry its
+        number: its VAT against their VAT lines, and its total (VAT
+        included) against their sum, both within the shop's tolerance."""
+        kinds = {
+            kind: row.booking
+            for kind, row in mapping.items()
+            if row.booking in ("charge", "charge_vat")
         }
         tolerance = Decimal(str(self.payout_vat_tolerance)).quantize(CENT)
-        vat_by_number = {}
+        vat_by_number = defaultdict(Decimal)
+        gross_by_number = defaultdict(Decimal)
         for line in cycle.line_ids:
-            if line.transaction_type in vat_types and line.accounting_document_number:
-                number = line.accounting_document_number
-                vat_by_number[number] = vat_by_number.get(number, Decimal(0)) + _money(
-                    line.amount
-                )
-        gaps = []
+            booking = kinds.get(line.transaction_type)
+            number = line.accounting_document_number
+            if booking and number:
+                gross_by_number[number] += _money(line.amount)
+                if booking == "charge_vat":
+                    vat_by_number[number] += _money(line.amount)
+        gaps = {"vat": [], "totals": []}
         for document in cycle.document_ids.filtered("invoice_number"):
-            lines_vat = abs(vat_by_number.get(document.invoice_number, Decimal(0)))
-            document_vat = abs(_money(document.total_taxes))
-            if abs(document_vat - lines_vat) > tolerance:
-                gaps.append(
-                    _(
-                        "%(document)s: VAT %(document_vat)s, its lines %(lines_vat)s",
-                        document=document.name,
-                        document_vat=document_vat,
-                        lines_vat=lines_vat,
+            number = document.invoice_number
+            for key, label, on_document, on_lines in (
+                ("vat", _("VAT"), document.total_taxes, vat_by_number[number]),
+                (
+                    "totals",
+                    _("total"),
+                    document.total_incl_taxes,
+                    gross_by_number[number],
+                ),
+            ):
+                on_document, on_lines = abs(_money(on_document)), abs(on_lines)
+                if abs(on_document - on_lines) > tolerance:
+                    gaps[key].append(
+                        _(
+                            "%(document)s: %(what)s %(on_document)s, its lines "
+                            "%(on_lines)s",
+                            document=document.name,
+                            what=label,
+                            on_document=on_document,
+                            on_lines=on_lines,
+                        )
                     )
-                )
-        if not gaps:
-            return {}
-        return {
-            "vat": (
+        problems = {}
+        if gaps["vat"]:
+            problems["vat"] = (
                 "drift",
                 _(
                     "Operator documents whose VAT differs from their transaction "
@@ -590,10 +606,22 @@ class MiraklBackend(models.Model):
                     "VAT must be the document's: nothing is booked until they "
                     "agree (or the tolerance is raised).",
                     tolerance=tolerance,
-                    gaps="; ".join(gaps),
+                    gaps="; ".join(gaps["vat"]),
                 ),
             )
-        }
+        if gaps["totals"]:
+            problems["totals"] = (
+                "drift",
+                _(
+                    "Operator documents whose total differs from the sum of their "
+                    "transaction lines by more than %(tolerance)s: %(gaps)s. A "
+                    "line may be missing or belong to another document: nothing "
+                    "is booked until they agree.",
+                    tolerance=tolerance,
+                    gaps="; ".join(gaps["totals"]),
+                ),
+            )
+        return problems
 
     def _mirakl_retry_issue(self, issue):
         if issue.operation in ("SBC11", "TL02", "IV01", "IV02", "PAYOUT"):
