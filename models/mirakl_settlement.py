@@ -53,6 +53,16 @@ class MiraklBackend(models.Model):
         check_company=True,
         help="What the operator has paid out and the bank has not shown yet.",
     )
+    opening_account_id = fields.Many2one(
+        "account.account",
+        string="Orders without Sales Order",
+        check_company=True,
+        help="Orders Mirakl settles that have no Sales Order in Odoo (sold "
+        "before the connector went live) are booked here, to be cleared "
+        "against the opening balance, instead of staying open on the "
+        "marketplace receivable. Each cycle with such orders has a drift "
+        "issue naming them.",
+    )
     operator_partner_id = fields.Many2one(
         "res.partner",
         string="Marketplace operator",
@@ -264,6 +274,29 @@ class MiraklBackend(models.Model):
                 commissions[line.mirakl_order_id] -= line.amount
             sales[line.mirakl_order_id] = line.sale_order_id
         Issue = self.env["mirakl.sync.issue"]
+        unknown = sorted(o for o, sale in sales.items() if o and not sale)
+        if unknown:
+            Issue._mirakl_record(
+                self,
+                "PAYOUT",
+                _(
+                    "Mirakl settled %(count)s orders that have no Sales Order in "
+                    "Odoo: %(orders)s. They are booked on %(account)s; clear them "
+                    "against the opening balance, or import the orders.",
+                    count=len(unknown),
+                    orders=", ".join(unknown),
+                    account=(
+                        self.opening_account_id or self.receivable_account_id
+                    ).display_name,
+                ),
+                category="drift",
+                record=cycle,
+                mirakl_ref="orders without sale",
+            )
+        else:
+            Issue._mirakl_resolve(
+                self, "PAYOUT", record=cycle, mirakl_ref="orders without sale"
+            )
         for order_id, sale in sales.items():
             if not sale:
                 continue
@@ -613,7 +646,11 @@ class MiraklBackend(models.Model):
             lines.append(
                 {
                     "name": _("Mirakl order %s", order_id),
-                    "account_id": receivable.id,
+                    "account_id": (
+                        receivable
+                        if sale or not order_id
+                        else self.opening_account_id or receivable
+                    ).id,
                     "partner_id": (
                         sale.partner_id.commercial_partner_id or operator
                     ).id,

@@ -257,6 +257,40 @@ class TestSettlement(OrderCommon):
         self.assertEqual(cycle.move_id.state, "posted")
         self.assertEqual(issue.state, "resolved")
 
+    def test_orders_sold_before_go_live(self):
+        opening = self.env["account.account"].create(
+            {
+                "name": "Mirakl orders before go-live",
+                "code": "110899",
+                "account_type": "asset_current",
+                "reconcile": True,
+                "company_ids": [(6, 0, self.company.ids)],
+            }
+        )
+        self.backend.opening_account_id = opening
+        sale = self.shipped(("std", 1))
+        # An order accepted and shipped on Mirakl that Odoo never imported.
+        (order,) = self.create_orders(self.order_spec(("std2", 1)))
+        with self.backend._mirakl_get_client() as client:
+            client.accept_order(
+                order["order_id"],
+                {line["order_line_id"]: True for line in order["order_lines"]},
+            )
+            client.ship_order(order["order_id"])
+        _result, cycle = self.book()
+        self.assertEqual(cycle.state, "booked", cycle.check_message)
+        move = cycle.move_id
+        self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0, places=2)
+        line = move.line_ids.filtered(lambda l: l.mirakl_order_id == order["order_id"])
+        self.assertEqual(line.account_id, opening)
+        self.assertEqual(line.partner_id, self.backend.operator_partner_id)
+        self.assertLess(line.balance, 0)
+        self.assertEqual(sale.invoice_ids.payment_state, "paid")
+        issue = self.open_issues(operation="PAYOUT", mirakl_ref="orders without sale")
+        self.assertEqual(issue.category, "drift")
+        self.assertIn(order["order_id"], issue.message)
+        self.assertNotIn(sale.mirakl_order_id, issue.message)
+
     def test_the_documents_vat_is_booked(self):
         self.shipped(("std", 2))
         _result, cycle = self.book(vat_difference_cents=1)  # within tolerance
