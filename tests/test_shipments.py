@@ -22,14 +22,9 @@ class TestShipments(OrderCommon):
     # --- helpers ---
 
     def released(self, *lines, **extra):
-        (order,) = self.create_orders(self.order_spec(*lines, **extra))
-        self.import_orders()
-        self.import_orders()
-        sale = self.sale_of(order["order_id"])
-        self.assertEqual(sale.state, "sale")
-        for line in sale.order_line.filtered("mirakl_line_id"):
-            self.set_stock(line.product_id, line.product_uom_qty)
-        return order, sale
+        """(the Mirakl order, its Sales Order), released to the warehouse."""
+        sale = super().released(*lines, **extra)
+        return self.control.order(sale.mirakl_order_id), sale
 
     def validate(self, picking, quantities=None, backorder=True):
         for move in picking.move_ids:
