@@ -17,6 +17,7 @@ import json
 import logging
 import zlib
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg2
@@ -258,6 +259,16 @@ class MiraklBackend(models.Model):
             raise AccessError(_("Only Mirakl users can run Mirakl operations."))
         return self.sudo()
 
+    @api.model
+    def _mirakl_per_shop(self, records):
+        """Yield ``(shop, its records)`` for records of several shops (any
+        model with ``backend_id``), both as the operator (see above)."""
+        for backend in records.backend_id._mirakl_as_operator():
+            yield (
+                backend,
+                records.filtered(lambda r, b=backend: r.backend_id.id == b.id).sudo(),
+            )
+
     # === CRON METHODS === #
 
     @api.model
@@ -266,17 +277,23 @@ class MiraklBackend(models.Model):
         domain = [("order_import_enabled", "=", True)]
         if backend_id:
             domain.append(("id", "=", backend_id))
-        for backend in self.search(domain):
+        self.search(domain)._mirakl_cron_each(
+            "OR11", lambda backend: backend._mirakl_import_orders()
+        )
+
+    def _mirakl_cron_each(self, operation, run):
+        """A cron's work, ``run(shop)``, for each of these shops, committing as
+        it goes; a crash is rolled back and recorded as an issue of
+        ``operation``, and the next shop still runs."""
+        for backend in self:
             try:
-                backend.with_context(
-                    mirakl_commit=_can_commit()
-                )._mirakl_import_orders()
+                run(backend.with_context(mirakl_commit=_can_commit()).sudo())
             except Exception as error:  # one shop's bug must not stop the others
-                _logger.exception("Mirakl shop %s: order import crashed", backend.id)
+                _logger.exception("Mirakl shop %s: %s crashed", backend.id, operation)
                 if _can_commit():
                     self.env.cr.rollback()
                 self.env["mirakl.sync.issue"]._mirakl_record(
-                    backend, "OR11", category="other", message=repr(error)
+                    backend, operation, category="other", message=repr(error)
                 )
 
     # === BUSINESS METHODS: the cycle === #
@@ -287,14 +304,21 @@ class MiraklBackend(models.Model):
         if self.env.context.get("mirakl_commit"):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
-    def _mirakl_try_lock(self):
+    @contextmanager
+    def _mirakl_session_lock(self, lock_class):
+        """Hold this shop's session-level advisory lock of ``lock_class`` for
+        the block (it outlives the commits a cron makes); yields False, and
+        runs nothing under the lock, when another session holds it."""
         self.env.cr.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, self.id)
+            "SELECT pg_try_advisory_lock(%s, %s)", (lock_class, self.id)
         )
-        return self.env.cr.fetchone()[0]
-
-    def _mirakl_unlock(self):
-        self._mirakl_release_session_lock(LOCK_CLASS)
+        if not self.env.cr.fetchone()[0]:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._mirakl_release_session_lock(lock_class)
 
     def _mirakl_release_session_lock(self, lock_class):
         """Release a session-level advisory lock, even after a failed query.
@@ -361,14 +385,14 @@ class MiraklBackend(models.Model):
         """
         self.ensure_one()
         stats = self._mirakl_new_stats()
-        if not self._mirakl_try_lock():
-            _logger.info("Mirakl shop %s: an order import is already running", self.id)
-            stats["busy"] = True
-            return stats
-        try:
+        with self._mirakl_session_lock(LOCK_CLASS) as locked:
+            if not locked:
+                _logger.info(
+                    "Mirakl shop %s: an order import is already running", self.id
+                )
+                stats["busy"] = True
+                return stats
             self._mirakl_import_cycle(stats)
-        finally:
-            self._mirakl_unlock()
         summary = self._mirakl_stats_text(stats)
         self.sudo().write(
             {"last_import_date": fields.Datetime.now(), "last_import_summary": summary}

@@ -12,7 +12,6 @@ from odoo import _, api, fields, models
 
 from .. import const
 from .mirakl_backend import find_feature
-from .mirakl_backend_order import _can_commit
 
 _logger = logging.getLogger(__name__)
 
@@ -150,13 +149,9 @@ class MiraklBackend(models.Model):
     @api.model
     def _cron_mirakl_sync_shipments(self):
         """Every few minutes: send what the post-commit sender could not."""
-        for backend in self.search([]):
-            try:
-                backend.with_context(
-                    mirakl_commit=_can_commit()
-                )._mirakl_sync_shipments()
-            except Exception:  # one shop's bug must not stop the others
-                _logger.exception("Mirakl shop %s: shipment sync crashed", backend.id)
+        self.search([])._mirakl_cron_each(
+            "OR24", lambda backend: backend._mirakl_sync_shipments()
+        )
 
     # === BUSINESS METHODS === #
 

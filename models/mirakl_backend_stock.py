@@ -25,7 +25,6 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 
 from ..lib.offers import build_stock_file, parse_error_report
-from .mirakl_backend_order import _can_commit
 from .mirakl_offer_import import FINISHED_STATUSES
 
 _logger = logging.getLogger(__name__)
@@ -303,18 +302,6 @@ class MiraklBackend(models.Model):
             "OF24", lambda backend: backend._mirakl_export_offers()
         )
 
-    def _mirakl_cron_each(self, operation, run):
-        for backend in self:
-            try:
-                run(backend.with_context(mirakl_commit=_can_commit()).sudo())
-            except Exception as error:  # one shop's bug must not stop the others
-                _logger.exception("Mirakl shop %s: %s crashed", backend.id, operation)
-                if _can_commit():
-                    self.env.cr.rollback()
-                self.env["mirakl.sync.issue"]._mirakl_record(
-                    backend, operation, category="other", message=repr(error)
-                )
-
     # === BUSINESS METHODS: quantities === #
 
     def _mirakl_stock_warehouses(self):
@@ -573,8 +560,11 @@ class MiraklBackend(models.Model):
             ]
         )
         current = {}
-        for sku, ids in sorted(shared.items())[:MAX_OFFER_ISSUES]:
-            offers = Offer.browse(ids)
+        listed = sorted(shared.items())[:MAX_OFFER_ISSUES]
+        # One prefetch for every offer (and product) named below.
+        prefetch = [i for _sku, ids in listed for i in ids] + missing[:MAX_OFFER_ISSUES]
+        for sku, ids in listed:
+            offers = Offer.browse(ids).with_prefetch(prefetch)
             current[False, 0, sku] = _(
                 "SKU %(sku)s is shared by several offers of this shop, so Mirakl "
                 "could not tell them apart. Their stock and offers are not sent "
@@ -586,7 +576,7 @@ class MiraklBackend(models.Model):
                     for o in offers
                 ),
             )
-        for offer in Offer.browse(missing[:MAX_OFFER_ISSUES]):
+        for offer in Offer.browse(missing[:MAX_OFFER_ISSUES]).with_prefetch(prefetch):
             current["mirakl.offer", offer.id, False] = _(
                 "The offer of %(product)s has no SKU: its stock and offer are not "
                 "sent until the variant has an internal reference or the offer "
@@ -620,16 +610,13 @@ class MiraklBackend(models.Model):
 
     # === BUSINESS METHODS: stock push === #
 
-    def _mirakl_lock_stock(self):
-        self.env.cr.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", (STOCK_LOCK_CLASS, self.id)
-        )
-        return self.env.cr.fetchone()[0]
-
-    def _mirakl_unlock_stock(self):
-        self._mirakl_release_session_lock(STOCK_LOCK_CLASS)
-
-    def _mirakl_busy(self):
+    def _mirakl_stock_locked(self, run, *args):
+        """``run(*args)`` under the shop's stock and offer lock: one stock
+        push or offer export per shop at a time."""
+        self.ensure_one()
+        with self._mirakl_session_lock(STOCK_LOCK_CLASS) as locked:
+            if locked:
+                return run(*args)
         return {
             "ok": False,
             "message": _(
@@ -645,13 +632,9 @@ class MiraklBackend(models.Model):
 
         :return: ``{"ok", "message", "files", "lines", "blocked"}``
         """
-        self.ensure_one()
-        if not self._mirakl_lock_stock():
-            return self._mirakl_busy()
-        try:
-            return self._mirakl_push_stock_locked(full, offer_ids, force)
-        finally:
-            self._mirakl_unlock_stock()
+        return self._mirakl_stock_locked(
+            self._mirakl_push_stock_locked, full, offer_ids, force
+        )
 
     def _mirakl_push_stock_locked(self, full, offer_ids, force):
         self._mirakl_check_imports()
@@ -661,6 +644,17 @@ class MiraklBackend(models.Model):
         imports = self.env["mirakl.offer.import"]
         batch = []
         ok = True
+
+        def send():
+            nonlocal imports
+            sent, record = self._mirakl_send_stock_file(batch, mode)
+            if sent:
+                imports |= record
+                stats["files"] += 1
+                stats["lines"] += len(batch)
+                batch.clear()
+            return sent
+
         for chunk in self._mirakl_stock_chunks(offer_ids=offer_ids):
             for row in chunk:
                 if row.blocked:
@@ -670,21 +664,13 @@ class MiraklBackend(models.Model):
                 else:
                     stats["unchanged"] += 1
                 if len(batch) >= self.stock_file_size:
-                    ok, record = self._mirakl_send_stock_file(batch, mode)
+                    ok = send()
                     if not ok:
                         break
-                    imports |= record
-                    stats["files"] += 1
-                    stats["lines"] += len(batch)
-                    batch = []
             if not ok:
                 break
         if ok and batch:
-            ok, record = self._mirakl_send_stock_file(batch, mode)
-            if ok:
-                imports |= record
-                stats["files"] += 1
-                stats["lines"] += len(batch)
+            ok = send()
         if imports:
             self._mirakl_check_imports(imports.ids)
         now = fields.Datetime.now()
@@ -1038,22 +1024,21 @@ class MiraklBackend(models.Model):
                 prices[offer.id] = (currency.round(price), currency)
         return prices
 
-    def _mirakl_offer_body(self, offer, price, quantity):
-        """The complete OF24 offer (OF24 resets every field left out)."""
+    def _mirakl_offer_body(self, offer, price, quantity=None, delete=False):
+        """The complete OF24 offer (OF24 resets every field left out), or
+        with ``delete`` what OF24 needs to delete it."""
         body = {
             "shop_sku": offer.shop_sku,
             "product_id": offer.product_reference or None,
             "product_id_type": offer._mirakl_product_reference_type() or None,
             "price": price,
             "state_code": offer.state_code or self.offer_state_code,
-            "quantity": quantity,
-            "update_delete": "update",
+            "update_delete": "delete" if delete else "update",
         }
-        description = offer.product_id.description_sale
-        if description:
-            body["description"] = description
-        if self.offer_leadtime_to_ship:
-            body["leadtime_to_ship"] = self.offer_leadtime_to_ship
+        if not delete:
+            body["quantity"] = quantity
+            body["description"] = offer.product_id.description_sale or None
+            body["leadtime_to_ship"] = self.offer_leadtime_to_ship or None
         return {key: value for key, value in body.items() if value is not None}
 
     @api.model
@@ -1070,13 +1055,9 @@ class MiraklBackend(models.Model):
 
         :return: ``{"ok", "message", "calls", "offers", "blocked", ...}``
         """
-        self.ensure_one()
-        if not self._mirakl_lock_stock():
-            return self._mirakl_busy()
-        try:
-            return self._mirakl_export_offers_locked(full, offer_ids, force)
-        finally:
-            self._mirakl_unlock_stock()
+        return self._mirakl_stock_locked(
+            self._mirakl_export_offers_locked, full, offer_ids, force
+        )
 
     def _mirakl_export_offers_locked(self, full, offer_ids, force):
         self._mirakl_check_imports()
@@ -1179,15 +1160,9 @@ class MiraklBackend(models.Model):
             domain.append(("id", "in", offer_ids))
         batch = []
         for offer in self.env["mirakl.offer"].sudo().search(domain):
-            body = {
-                "shop_sku": offer.shop_sku,
-                "product_id": offer.product_reference or None,
-                "product_id_type": offer._mirakl_product_reference_type() or None,
-                "price": offer.exported_price or 0.0,
-                "state_code": offer.state_code or self.offer_state_code,
-                "update_delete": "delete",
-            }
-            body = {key: value for key, value in body.items() if value is not None}
+            body = self._mirakl_offer_body(
+                offer, offer.exported_price or 0.0, delete=True
+            )
             row = StockRow(
                 offer.id,
                 offer.product_id.id,

@@ -269,10 +269,10 @@ class MiraklOffer(models.Model):
     def _mirakl_run_per_shop(self, run, title):
         if not self:
             raise UserError(_("Select at least one offer."))
-        results = []
-        for backend in self.backend_id._mirakl_as_operator():
-            offers = self.filtered(lambda o, b=backend: o.backend_id.id == b.id)
-            results.append(run(backend, offers.sudo()))
+        results = [
+            run(backend, offers)
+            for backend, offers in self.env["mirakl.backend"]._mirakl_per_shop(self)
+        ]
         return self.backend_id[:1]._mirakl_result_notification(title, results)
 
     # === BUSINESS METHODS === #

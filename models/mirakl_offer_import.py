@@ -93,9 +93,8 @@ class MiraklOfferImport(models.Model):
 
     def action_check(self):
         """Ask Mirakl for these imports' status now (STO02/OF02)."""
-        for backend in self.backend_id._mirakl_as_operator():
-            imports = self.filtered(lambda i, b=backend: i.backend_id.id == b.id)
-            backend._mirakl_check_imports(imports.sudo().ids)
+        for backend, imports in self.env["mirakl.backend"]._mirakl_per_shop(self):
+            backend._mirakl_check_imports(imports.ids)
         return True
 
     # === BUSINESS METHODS === #

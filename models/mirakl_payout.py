@@ -162,9 +162,8 @@ class MiraklBillingCycle(models.Model):
 
     def action_recheck(self):
         """Read the cycle's lines and documents again and re-run its checks."""
-        for backend in self.backend_id._mirakl_as_operator():
-            cycles = self.filtered(lambda c, b=backend: c.backend_id.id == b.id)
-            backend._mirakl_read_cycles(cycles.sudo())
+        for backend, cycles in self.env["mirakl.backend"]._mirakl_per_shop(self):
+            backend._mirakl_read_cycles(cycles)
         return True
 
     def _mirakl_retry_issue(self, issue):

@@ -432,9 +432,9 @@ class MiraklBackend(models.Model):
         return lines.move_id.mirakl_cycle_id
 
     def _mirakl_import_payouts(self):
-        result = super()._mirakl_import_payouts()
-        # Cycles checked earlier but not booked yet (finance settings were
-        # incomplete, or Odoo refused the entry): booked now if they can be.
+        # Cycles checked by an earlier run but not booked (finance settings
+        # were incomplete, or Odoo refused the entry) are booked first: the
+        # run itself only reads the cycles that are not ready yet.
         waiting = (
             self.env["mirakl.billing.cycle"]
             .sudo()
@@ -447,8 +447,8 @@ class MiraklBackend(models.Model):
             )
         )
         for cycle in waiting:
-            if self._mirakl_book_cycle(cycle):
-                cycle.state = "booked"
+            self._mirakl_check_cycle(cycle)
+        result = super()._mirakl_import_payouts()
         in_transit = self._mirakl_cycles_in_transit()
         matched = in_transit.filtered(
             lambda c: c.pay_out_state == "PAID"
@@ -507,12 +507,6 @@ class MiraklBackend(models.Model):
             )
             return None
         Issue._mirakl_resolve(self, "PAYOUT", mirakl_ref="finance setup")
-        if set(cycle.line_ids.mapped("transaction_type")) - set(
-            self._mirakl_transaction_map()
-        ):
-            # A booking rule was removed since the check: hold it again.
-            self._mirakl_check_cycle(cycle)
-            return None
         try:
             with self.env.cr.savepoint():
                 booked = self._mirakl_create_settlement(cycle)
@@ -898,9 +892,11 @@ class MiraklBillingCycle(models.Model):
         }
 
     def action_book(self):
-        for backend in self.backend_id._mirakl_as_operator():
-            for cycle in self.filtered(lambda c, b=backend: c.backend_id.id == b.id):
-                backend._mirakl_book_cycle(cycle.sudo())
+        """Check these cycles again from their stored lines and book those
+        that pass (nothing is read from Mirakl)."""
+        for backend, cycles in self.env["mirakl.backend"]._mirakl_per_shop(self):
+            for cycle in cycles:
+                backend._mirakl_check_cycle(cycle)
         return True
 
     def action_rebuild(self):
