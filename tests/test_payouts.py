@@ -40,9 +40,6 @@ class TestPayoutImport(OrderCommon):
                 client.ship_order(order["order_id"])
         return [order["order_id"] for order in created]
 
-    def close_cycle(self, **options):
-        return self.control.call("POST", "billing/close", json=options)
-
     def cycles(self):
         return self.env["mirakl.billing.cycle"].search(
             [("backend_id", "=", self.backend.id)]
@@ -60,7 +57,7 @@ class TestPayoutImport(OrderCommon):
             self.order_spec(("std", 2), ("zero", 1)),
             self.order_spec(("reduced", 1)),
         )
-        self.close_cycle()
+        self.control.close_cycle()
         result = self.run_payouts()
         self.assertTrue(result["ok"], result["message"])
         cycle = self.cycles()
@@ -100,7 +97,7 @@ class TestPayoutImport(OrderCommon):
 
     def test_missing_page_holds_the_cycle(self):
         self.shipped_orders(*[self.order_spec(("std", 1)) for _i in range(3)])
-        self.close_cycle(missing_page=True)
+        self.control.close_cycle(missing_page=True)
         self.backend.payout_page_size = 3  # several pages: one goes missing
         result = self.run_payouts()
         self.assertFalse(result["ok"])
@@ -118,16 +115,10 @@ class TestPayoutImport(OrderCommon):
 
     def test_unknown_type_holds_the_cycle(self):
         self.shipped_orders(self.order_spec(("std", 1)))
-        self.control.call(
-            "POST",
-            "billing/items",
-            json={
-                "type": "RAW",
-                "transaction_type": "NEW_MARKETING_FEE",
-                "amount": "-4.20",
-            },
+        self.control.billing_item(
+            "RAW", transaction_type="NEW_MARKETING_FEE", amount="-4.20"
         )
-        self.close_cycle()
+        self.control.close_cycle()
         self.run_payouts()
         cycle = self.cycles()
         self.assertEqual(cycle.state, "held")
@@ -161,23 +152,13 @@ class TestPayoutImport(OrderCommon):
         self.assertFalse(line.tax_ids)
 
     def test_operator_items_zero_cycle_and_failed_payout(self):
-        self.control.call(
-            "POST",
-            "billing/items",
-            json={"type": "SUBSCRIPTION", "amount_excl_tax": "25.00", "vat_rate": "20"},
-        )
-        self.control.call(
-            "POST",
-            "billing/items",
-            json={
-                "type": "MANUAL_CREDIT",
-                "amount_excl_tax": "10.00",
-                "vat_rate": "20",
-            },
-        )
+        self.control.billing_item("SUBSCRIPTION", "25.00", vat_rate="20")
+        self.control.billing_item("MANUAL_CREDIT", "10.00", vat_rate="20")
         self.shipped_orders(self.order_spec(("std", 3)))
-        self.close_cycle(pay_out_state="FAILED", failure_reason="INCOMPLETE_KYC")
-        self.close_cycle()  # nothing left: a zero cycle
+        self.control.close_cycle(
+            pay_out_state="FAILED", failure_reason="INCOMPLETE_KYC"
+        )
+        self.control.close_cycle()  # nothing left: a zero cycle
         self.run_payouts()
         failed, zero = self.cycles().sorted(lambda c: -c.amount_transferred)
         self.assertEqual(failed.state, "booked", failed.check_message)
@@ -196,7 +177,7 @@ class TestPayoutImport(OrderCommon):
 
     def test_document_vat_against_its_lines(self):
         self.shipped_orders(self.order_spec(("std", 2)))
-        self.close_cycle(vat_difference_cents=1)
+        self.control.close_cycle(vat_difference_cents=1)
         self.run_payouts()
         cycle = self.cycles()
         self.assertEqual(cycle.state, "booked")  # 1p is within the tolerance
@@ -226,7 +207,7 @@ class TestPayoutImport(OrderCommon):
 
     def test_a_stored_line_that_changes_is_drift(self):
         self.shipped_orders(self.order_spec(("std", 1)))
-        self.close_cycle()
+        self.control.close_cycle()
         self.run_payouts()
         cycle = self.cycles()
         line = cycle.line_ids.filtered(lambda l: l.transaction_type == "ORDER_AMOUNT")[
@@ -245,7 +226,7 @@ class TestPayoutImport(OrderCommon):
 
     def test_payout_job_and_retry(self):
         self.shipped_orders(self.order_spec(("std", 1)))
-        self.close_cycle()
+        self.control.close_cycle()
         self.control.fault("500", operation="TL02", count=20)
         self.env["mirakl.backend"]._cron_mirakl_import_payouts()
         cycle = self.cycles()

@@ -79,7 +79,7 @@ class TestSettlement(OrderCommon):
         ).account_id
 
     def book(self, **close):
-        self.control.call("POST", "billing/close", json=close)
+        self.control.close_cycle(**close)
         result = self.backend._mirakl_import_payouts()
         self.env.invalidate_all()
         cycle = self.env["mirakl.billing.cycle"].search(
@@ -99,11 +99,7 @@ class TestSettlement(OrderCommon):
     def test_one_balanced_entry_equal_to_the_payout(self):
         first = self.shipped(("std", 2), ("zero", 1))
         second = self.shipped(("reduced", 1))
-        self.control.call(
-            "POST",
-            "billing/items",
-            json={"type": "SUBSCRIPTION", "amount_excl_tax": "25.00", "vat_rate": "20"},
-        )
+        self.control.billing_item("SUBSCRIPTION", "25.00", vat_rate="20")
         result, cycle = self.book()
         self.assertTrue(result["ok"], result["message"])
         self.assertEqual(cycle.state, "booked")
@@ -164,15 +160,7 @@ class TestSettlement(OrderCommon):
 
     def test_manual_credit_reduces_input_vat(self):
         self.shipped(("std", 1))
-        self.control.call(
-            "POST",
-            "billing/items",
-            json={
-                "type": "MANUAL_CREDIT",
-                "amount_excl_tax": "10.00",
-                "vat_rate": "20",
-            },
-        )
+        self.control.billing_item("MANUAL_CREDIT", "10.00", vat_rate="20")
         _result, cycle = self.book()
         move = cycle.move_id
         credit = move.line_ids.filtered(
@@ -344,7 +332,7 @@ class TestSettlement(OrderCommon):
         self.assertEqual(self.balance(transit), 0.0)
         # The daily run matches the next one by itself.
         self.shipped(("std2", 1))
-        self.control.call("POST", "billing/close", json={})
+        self.control.close_cycle()
         self.backend._mirakl_import_payouts()
         second = self.env["mirakl.billing.cycle"].search(
             [("backend_id", "=", self.backend.id), ("id", "!=", cycle.id)]
@@ -371,7 +359,7 @@ class TestSettlement(OrderCommon):
         self.import_orders()  # REFUNDED: the credit note
         credit_note = sale.mirakl_refund_ids.credit_note_id
         self.assertEqual(credit_note.state, "posted")
-        self.control.call("POST", "billing/close", json={})
+        self.control.close_cycle()
         self.backend._mirakl_import_payouts()
         self.env.invalidate_all()
         second = self.env["mirakl.billing.cycle"].search(
@@ -414,11 +402,7 @@ class TestSettlement(OrderCommon):
         self.shipped(("std", 2), ("zero", 1))
         self.shipped(("reduced", 1))
         for kind, amount in (("SUBSCRIPTION", "25.00"), ("MANUAL_CREDIT", "10.00")):
-            self.control.call(
-                "POST",
-                "billing/items",
-                json={"type": kind, "amount_excl_tax": amount, "vat_rate": "20"},
-            )
+            self.control.billing_item(kind, amount, vat_rate="20")
         _result, cycle = self.book()
         self.assertEqual(cycle.state, "booked")
 
@@ -456,11 +440,7 @@ class TestSettlement(OrderCommon):
         )
         self.shipped(("std", 2), ("zero", 1))
         for kind, amount in (("SUBSCRIPTION", "25.00"), ("MANUAL_CREDIT", "10.00")):
-            self.control.call(
-                "POST",
-                "billing/items",
-                json={"type": kind, "amount_excl_tax": amount, "vat_rate": "20"},
-            )
+            self.control.billing_item(kind, amount, vat_rate="20")
         _result, cycle = self.book(vat_difference_cents=1)  # within tolerance
         self.assertEqual(cycle.state, "booked", cycle.check_message)
         move = cycle.move_id

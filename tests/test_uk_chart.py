@@ -102,12 +102,8 @@ class TestUkChart(OrderCommon):
         first = self.shipped(("std", 2), ("zero", 1))
         second = self.shipped(("reduced", 1))
         for kind, amount in (("SUBSCRIPTION", "25.00"), ("MANUAL_CREDIT", "10.00")):
-            self.control.call(
-                "POST",
-                "billing/items",
-                json={"type": kind, "amount_excl_tax": amount, "vat_rate": "20"},
-            )
-        self.control.call("POST", "billing/close", json={})
+            self.control.billing_item(kind, amount, vat_rate="20")
+        self.control.close_cycle()
         self.assertTrue(self.backend._mirakl_import_payouts()["ok"])
         self.env.invalidate_all()
         cycle = self.env["mirakl.billing.cycle"].search(
