@@ -52,6 +52,15 @@ the line's commission tax, each capped at what is left; a cancellation that
 leaves no price and no shipping charge on the line takes the whole remaining
 commission.
 
+Refunds (``compute_refund``, control API on ``SHIPPED`` lines, see
+``billing``) are computed like cancellations and stored as ``CancelAmounts``:
+the amounts given (default ``price_unit x quantity`` and no shipping), each
+tax prorated on the line's (``round(tax x amount / price)``, likewise
+shipping), the commission and its tax following the share of the line's
+total price refunded as in OR30, capped at what the cancellations and
+earlier refunds left. ``left_over`` is what a line has left after its
+cancellations (what the debit charges).
+
 OR11 may ask for the other tax mode (``order_tax_mode``): amounts are then
 converted line by line, ``excluded = included - taxes`` (or ``included =
 excluded + taxes``), tax amounts and commission unchanged, and the unit prices
@@ -226,6 +235,24 @@ class CancelAmounts:
         }
 
 
+def _share(total, already, part, whole):
+    """``total x part / whole`` rounded, between 0.00 and what ``already``
+    left of ``total`` (0.00 when ``whole`` is 0)."""
+    if not whole:
+        return ZERO
+    return max(ZERO, min(total - already, money(total * part / whole)))
+
+
+def _done(previous, attribute):
+    """The sum of ``attribute`` over ``previous`` (CancelAmounts)."""
+    return sum((getattr(c, attribute) for c in previous), ZERO)
+
+
+def _taxes_done(previous, attribute, index):
+    """The sum of the ``index``-th tax of ``attribute`` over ``previous``."""
+    return sum((getattr(c, attribute)[index].amount for c in previous), ZERO)
+
+
 def compute_cancelation(line, quantity, previous=()):
     """Cancel ``quantity`` of ``line`` (LineAmounts) after ``previous``.
 
@@ -243,32 +270,25 @@ def compute_cancelation(line, quantity, previous=()):
     def share(total, already):
         if completes:
             return total - already
-        return max(ZERO, min(total - already, money(total * quantity / line.quantity)))
+        return _share(total, already, quantity, line.quantity)
 
     def tax_shares(line_taxes, attribute):
         return tuple(
             TaxAmount(
                 tax.code,
                 tax.rate,
-                share(
-                    tax.amount,
-                    sum((getattr(c, attribute)[i].amount for c in previous), ZERO),
-                ),
+                share(tax.amount, _taxes_done(previous, attribute, i)),
             )
             for i, tax in enumerate(line_taxes)
         )
 
-    fee = share(line.commission_fee, sum((c.commission_amount for c in previous), ZERO))
-    fee_tax = share(
-        line.commission_tax, sum((c.commission_tax for c in previous), ZERO)
-    )
+    fee = share(line.commission_fee, _done(previous, "commission_amount"))
+    fee_tax = share(line.commission_tax, _done(previous, "commission_tax"))
     return CancelAmounts(
         tax_mode=line.tax_mode,
         quantity=quantity,
-        amount=share(line.price, sum((c.amount for c in previous), ZERO)),
-        shipping_amount=share(
-            line.shipping_price, sum((c.shipping_amount for c in previous), ZERO)
-        ),
+        amount=share(line.price, _done(previous, "amount")),
+        shipping_amount=share(line.shipping_price, _done(previous, "shipping_amount")),
         taxes=tax_shares(line.taxes, "taxes"),
         shipping_taxes=tax_shares(line.shipping_taxes, "shipping_taxes"),
         commission_amount=fee,
@@ -277,13 +297,32 @@ def compute_cancelation(line, quantity, previous=()):
     )
 
 
-def _tax_left(line_taxes, previous, attribute):
-    """``{code: amount}`` of each tax of the line not cancelled yet."""
-    return {
-        tax.code: tax.amount
-        - sum((getattr(c, attribute)[i].amount for c in previous), ZERO)
-        for i, tax in enumerate(line_taxes)
-    }
+def left_over(line, previous=()):
+    """What ``line`` has left after the cancellations ``previous``, as a
+    CancelAmounts in the line's own tax mode (quantity, amounts, each tax,
+    commission): what a debit charges."""
+
+    def taxes_left(line_taxes, attribute):
+        return tuple(
+            TaxAmount(
+                tax.code, tax.rate, tax.amount - _taxes_done(previous, attribute, i)
+            )
+            for i, tax in enumerate(line_taxes)
+        )
+
+    fee = line.commission_fee - _done(previous, "commission_amount")
+    fee_tax = line.commission_tax - _done(previous, "commission_tax")
+    return CancelAmounts(
+        tax_mode=line.tax_mode,
+        quantity=line.quantity - sum(c.quantity for c in previous),
+        amount=line.price - _done(previous, "amount"),
+        shipping_amount=line.shipping_price - _done(previous, "shipping_amount"),
+        taxes=taxes_left(line.taxes, "taxes"),
+        shipping_taxes=taxes_left(line.shipping_taxes, "shipping_taxes"),
+        commission_amount=fee,
+        commission_tax=fee_tax,
+        commission_total_amount=fee + fee_tax,
+    )
 
 
 def remaining(line, previous, tax_mode):
@@ -292,15 +331,12 @@ def remaining(line, previous, tax_mode):
     :return: dict ``amount`` and ``shipping_amount`` as shown in ``tax_mode``,
         ``taxes`` and ``shipping_taxes`` as ``{code: amount}``
     """
-    priced = line.priced(tax_mode)
-    done = [c.priced(tax_mode) for c in previous]
-    return {
-        "amount": priced["price"] - sum((d["amount"] for d in done), ZERO),
-        "shipping_amount": priced["shipping_price"]
-        - sum((d["shipping_amount"] for d in done), ZERO),
-        "taxes": _tax_left(line.taxes, previous, "taxes"),
-        "shipping_taxes": _tax_left(line.shipping_taxes, previous, "shipping_taxes"),
-    }
+    left = left_over(line, previous)
+    return dict(
+        left.priced(tax_mode),
+        taxes={tax.code: tax.amount for tax in left.taxes},
+        shipping_taxes={tax.code: tax.amount for tax in left.shipping_taxes},
+    )
 
 
 def _check_left(figures, left, tax_mode):
@@ -389,16 +425,10 @@ def seller_cancelation(
     def share(total, already):
         if completes:
             return total - already
-        if not line.total_price:
-            return ZERO
-        return max(
-            ZERO, min(total - already, money(total * cancelled / line.total_price))
-        )
+        return _share(total, already, cancelled, line.total_price)
 
-    fee = share(line.commission_fee, sum((c.commission_amount for c in previous), ZERO))
-    fee_tax = share(
-        line.commission_tax, sum((c.commission_tax for c in previous), ZERO)
-    )
+    fee = share(line.commission_fee, _done(previous, "commission_amount"))
+    fee_tax = share(line.commission_tax, _done(previous, "commission_tax"))
     return CancelAmounts(
         tax_mode=line.tax_mode,
         quantity=quantity,
@@ -406,6 +436,87 @@ def seller_cancelation(
         shipping_amount=own["shipping_amount"],
         taxes=stated["taxes"],
         shipping_taxes=stated["shipping_taxes"],
+        commission_amount=fee,
+        commission_tax=fee_tax,
+        commission_total_amount=fee + fee_tax,
+    )
+
+
+class RefundError(ValueError):
+    """A refund figure out of range (the message says which)."""
+
+
+def compute_refund(
+    line, quantity, amount=None, shipping_amount=None, cancelations=(), refunds=()
+):
+    """Refund ``quantity`` of ``line`` (LineAmounts): a CancelAmounts.
+
+    ``amount`` (default: ``price_unit x quantity``) and ``shipping_amount``
+    (default 0.00) are in the line's own tax mode. Each tax is prorated on
+    the line's, ``round(tax x amount / price)`` (likewise shipping: no
+    shipping taxes when nothing of the shipping charge is refunded); the
+    commission and its tax follow the share of the line's total price
+    refunded, ``round(commission_fee x (amount + shipping_amount) /
+    total_price)``, each capped at what the cancellations and earlier refunds
+    left.
+
+    :param cancelations: the line's cancellations (CancelAmounts)
+    :param refunds: the line's earlier refunds (CancelAmounts)
+    :raises RefundError: the quantity is above what cancellations and
+        refunds left, an amount is negative or above what they left (price
+        less cancellations and refunds, likewise shipping), or nothing is
+        refunded
+    """
+    left = left_over(line, cancelations)
+    left_quantity = left.quantity - sum(r.quantity for r in refunds)
+    if not 0 <= quantity <= left_quantity:
+        raise RefundError(
+            "cannot refund a quantity of %d, %d left" % (quantity, left_quantity)
+        )
+    asked = {
+        "amount": line.price_unit * quantity if amount is None else amount,
+        "shipping_amount": ZERO if shipping_amount is None else shipping_amount,
+    }
+    for key, given in list(asked.items()):
+        asked[key] = value = money(given)
+        rest = getattr(left, key) - _done(refunds, key)
+        if not ZERO <= value <= rest:
+            raise RefundError("%s %s asked, %s left" % (key, value, rest))
+    amount, shipping_amount = asked["amount"], asked["shipping_amount"]
+    if not amount and not shipping_amount:
+        raise RefundError("nothing to refund")
+
+    def prorated(line_taxes, total, part):
+        return tuple(
+            TaxAmount(t.code, t.rate, money(t.amount * part / total) if total else ZERO)
+            for t in line_taxes
+        )
+
+    previous = tuple(cancelations) + tuple(refunds)
+    refunded = amount + shipping_amount
+    fee = _share(
+        line.commission_fee,
+        _done(previous, "commission_amount"),
+        refunded,
+        line.total_price,
+    )
+    fee_tax = _share(
+        line.commission_tax,
+        _done(previous, "commission_tax"),
+        refunded,
+        line.total_price,
+    )
+    return CancelAmounts(
+        tax_mode=line.tax_mode,
+        quantity=quantity,
+        amount=amount,
+        shipping_amount=shipping_amount,
+        taxes=prorated(line.taxes, line.price, amount),
+        shipping_taxes=prorated(
+            line.shipping_taxes if shipping_amount else (),
+            line.shipping_price,
+            shipping_amount,
+        ),
         commission_amount=fee,
         commission_tax=fee_tax,
         commission_total_amount=fee + fee_tax,

@@ -525,6 +525,15 @@ def _decode_token(token):
     return payload
 
 
+def _dates_of(seek, *keys):
+    """The ISO dates ``keys`` of a seek state (None when absent); a date
+    that does not parse (a forged page token) answers 400."""
+    try:
+        return [parse_datetime(seek[k]) if seek.get(k) else None for k in keys]
+    except (ValueError, TypeError) as exc:
+        raise bad_request("Invalid page_token") from exc
+
+
 def items_to_ship(state, request):
     query = request.query
     limit = query.integer("limit", 10, minimum=1, maximum=state.config["max_page_size"])
@@ -543,11 +552,7 @@ def items_to_ship(state, request):
             "to": iso(date_to),
             "desc": desc,
         }
-    try:
-        date_from = parse_datetime(seek["from"]) if seek.get("from") else None
-        date_to = parse_datetime(seek["to"]) if seek.get("to") else None
-    except ValueError as exc:
-        raise bad_request("Invalid page_token") from exc
+    date_from, date_to = _dates_of(seek, "from", "to")
     order_ids, centers = seek.get("order_ids"), seek.get("centers")
     orders = [
         o
@@ -604,11 +609,7 @@ def list_shipments(state, request):
             "to": iso(query.date("last_updated_to")),
             "desc": desc,
         }
-    try:
-        date_from = parse_datetime(seek["from"]) if seek.get("from") else None
-        date_to = parse_datetime(seek["to"]) if seek.get("to") else None
-    except ValueError as exc:
-        raise bad_request("Invalid page_token") from exc
+    date_from, date_to = _dates_of(seek, "from", "to")
     order_ids, states = seek.get("order_ids"), seek.get("states")
     debit_states = seek.get("debit_states")
     shipments = [
@@ -741,13 +742,6 @@ TL02_MAX_LIMIT = 2000
 SBC11_MAX_LIMIT = 1000
 IV01_MAX = 100
 TL02_SORTS = ("dateCreated", "lastUpdated")
-
-
-def _dates_of(seek, *keys):
-    try:
-        return [parse_datetime(seek[k]) if seek.get(k) else None for k in keys]
-    except (ValueError, TypeError) as exc:
-        raise bad_request("Invalid page_token") from exc
 
 
 def list_transaction_lines(state, request):

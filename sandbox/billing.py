@@ -46,25 +46,26 @@ the virtual moment it happened:
   reset), each at its due moment, with the default options (pay-out
   ``PAID``).
 
-Refund amounts are in the order's own tax mode (the mode its prices are
-expressed in): default ``amount`` = unit price x ``quantity``
-(tax-inclusive on a ``TAX_INCLUDED`` order), ``shipping_amount`` 0; each tax
-is prorated, ``round(line tax x amount / line price)`` (likewise shipping);
-the commission follows the share of the line's total price refunded,
-``round(commission_fee x (amount + shipping_amount) / total_price)`` and its
-VAT likewise from the line's commission VAT (as mirakl-money.md 1.2
-describes), each capped at what cancellations and earlier refunds left. An
-amount above what the line has left (price less cancellations and refunds,
-likewise shipping), a quantity above the line's quantity left, nothing to
-refund, or a line that is not ``SHIPPED`` answer 400. OR11 shows each
-refund in the line's ``refunds`` (``id``, ``order_refund_id`` null,
-``amount``, ``shipping_amount`` (in the tax mode asked for), ``taxes`` and
-``shipping_taxes`` ``{code, amount, rate}``, ``fees`` (empty),
-``commission_amount``, ``commission_tax_amount``, ``commission_taxes``
-``{code, amount}``, ``commission_total_amount``, ``quantity``,
-``reason_code`` (default ``RETURNED``, free text), ``refund_state`` and the
-deprecated ``state`` (same value), ``created_date``, ``transaction_date``
-(null until ``REFUNDED``), ``transaction_number`` (null)).
+Refund amounts (``amounts.compute_refund``) are in the order's own tax mode
+(the mode its prices are expressed in): default ``amount`` = unit price x
+``quantity`` (tax-inclusive on a ``TAX_INCLUDED`` order),
+``shipping_amount`` 0; each tax is prorated, ``round(line tax x amount /
+line price)`` (likewise shipping); the commission follows the share of the
+line's total price refunded, ``round(commission_fee x (amount +
+shipping_amount) / total_price)`` and its VAT likewise from the line's
+commission VAT (as mirakl-money.md 1.2 describes), each capped at what
+cancellations and earlier refunds left. An amount above what the line has
+left (price less cancellations and refunds, likewise shipping), a quantity
+above the line's quantity left, nothing to refund, or a line that is not
+``SHIPPED`` answer 400. OR11 shows each refund in the line's ``refunds``
+(``id``, ``order_refund_id`` null, ``amount``, ``shipping_amount`` (in the
+tax mode asked for), ``taxes`` and ``shipping_taxes`` ``{code, amount,
+rate}``, ``fees`` (empty), ``commission_amount``, ``commission_tax_amount``,
+``commission_taxes`` ``{code, amount}``, ``commission_total_amount``,
+``quantity``, ``reason_code`` (default ``RETURNED``, free text),
+``refund_state`` and the deprecated ``state`` (same value),
+``created_date``, ``transaction_date`` (null until ``REFUNDED``),
+``transaction_number`` (null)).
 
 Operator items (control API ``POST /_sandbox/billing/items``), ``PAYABLE``
 at once, VAT at ``vat_rate`` (default 20) on ``amount_excl_tax``, the VAT
@@ -163,9 +164,10 @@ from .amounts import (
     COMMISSION_TAX_CODE,
     COMMISSION_VAT_RATE,
     TAX_EXCLUDED,
-    TAX_INCLUDED,
     ZERO,
-    TaxAmount,
+    RefundError,
+    compute_refund,
+    left_over,
     money,
 )
 from .state import (
@@ -177,6 +179,7 @@ from .state import (
     iso,
     to_second,
 )
+from .views import rate, render_refund
 
 PENDING = "PENDING"
 PAYABLE = "PAYABLE"
@@ -223,11 +226,13 @@ AUTO_INVOICE_TAXES = frozenset(
     ("COMMISSION_VAT", "REFUND_COMMISSION_VAT", "SUBSCRIPTION_VAT")
     + ("INVOICEABLE_ONE_OFF_DEBIT_TAX",)
 )
-OPERATOR_TYPES = (
-    AUTO_INVOICE_FEES
-    | AUTO_INVOICE_TAXES
-    | {"MANUAL_INVOICE", "MANUAL_INVOICE_VAT", "MANUAL_CREDIT", "MANUAL_CREDIT_VAT"}
-)
+AUTO_INVOICE_TYPES = AUTO_INVOICE_FEES | AUTO_INVOICE_TAXES
+OPERATOR_TYPES = AUTO_INVOICE_TYPES | {
+    "MANUAL_INVOICE",
+    "MANUAL_INVOICE_VAT",
+    "MANUAL_CREDIT",
+    "MANUAL_CREDIT_VAT",
+}
 # SBC11 summary: total name -> (types excl. tax, tax types)
 SUMMARY_TOTALS = (
     (
@@ -271,12 +276,6 @@ ZERO_SINGLE_TOTALS = (
 )
 
 
-def rate(value):
-    """A percentage as Mirakl shows it: ``20``, ``17.5``."""
-    value = Decimal(value)
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def _sum(values):
     return sum(values, ZERO)
 
@@ -304,33 +303,20 @@ class TransactionLine:
 
 @dataclass
 class Refund:
-    """One refund of (part of) a SHIPPED line, amounts in the line's own mode."""
+    """One refund of (part of) a SHIPPED line."""
 
     refund_id: str
     order_id: str
-    order_line_id: str
-    created: datetime
+    line: object = field(repr=False, compare=False)  # state.OrderLine
     reason_code: str
-    quantity: int
-    amount: Decimal
-    shipping_amount: Decimal
-    taxes: tuple  # TaxAmount
-    shipping_taxes: tuple  # TaxAmount
-    commission_amount: Decimal
-    commission_tax: Decimal
-    tax_mode: str
+    amounts: object  # amounts.CancelAmounts, in the line's own mode
+    created: datetime = None
     state: str = WAITING_REFUND
     refunded: datetime = None
 
-    def priced(self, tax_mode):
-        """``amount`` and ``shipping_amount`` as shown in ``tax_mode``."""
-        if tax_mode == self.tax_mode:
-            return self.amount, self.shipping_amount
-        sign = -1 if tax_mode == TAX_EXCLUDED else 1
-        return (
-            self.amount + sign * _sum(t.amount for t in self.taxes),
-            self.shipping_amount + sign * _sum(t.amount for t in self.shipping_taxes),
-        )
+    @property
+    def order_line_id(self):
+        return self.line.line_id
 
 
 @dataclass
@@ -382,6 +368,7 @@ class BillingStore:
         self.cycles = []  # BillingCycle, in closing order
         self.documents = []  # AccountingDocument, in creation order
         self.refunds = []  # Refund, in creation order
+        self.waiting = []  # the WAITING_REFUND ones, in creation order
         self.balance = ZERO
         self.seq = 0
         self.next_invoice_id = FIRST_INVOICE_ID
@@ -389,6 +376,7 @@ class BillingStore:
         self.pending = {}  # order line id -> its PENDING TransactionLines
         self.debited = {}  # order line id -> cancellations seen
         self.payable = set()  # order line ids whose lines are PAYABLE
+        self.unclosed = []  # PAYABLE TransactionLines without a cycle
 
     def _uuid(self):
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -413,6 +401,8 @@ class BillingStore:
             **extra,
         )
         self.lines.append(line)
+        if state == PAYABLE:
+            self.unclosed.append(line)
         return line
 
     def _order_entities(self, order, line):
@@ -431,15 +421,18 @@ class BillingStore:
             "domain": "PRODUCT",
         }
 
-    def _money_lines(self, order, line, moment, figures, prefix, extra_entities=None):
-        """Lines of ``figures`` (see ``_debit_figures``) with type ``prefix``.
+    def _money_lines(
+        self, order, line, moment, amounts, sign, prefix, extra_entities=None
+    ):
+        """Lines of ``amounts`` (a CancelAmounts: what a debit charges, a
+        cancellation or a refund) with type ``prefix``.
 
-        Order amounts carry the sign ``figures["sign"]``, commissions the
+        Order amounts (net of their taxes) carry ``sign``, commissions the
         opposite one. Zero amounts make no line.
         """
-        sign = figures["sign"]
         base = self._order_entities(order, line)
         base.update(extra_entities or {})
+        net = amounts.priced(TAX_EXCLUDED)
         made = []
 
         def add(kind, amount, **entities):
@@ -455,79 +448,27 @@ class BillingStore:
                     )
                 )
 
-        add("ORDER_AMOUNT", sign * figures["amount"])
-        for tax in figures["taxes"]:
+        add("ORDER_AMOUNT", sign * net["amount"])
+        for tax in amounts.taxes:
             add(
                 "ORDER_AMOUNT_TAX",
                 sign * tax.amount,
                 order_tax={"code": tax.code, "rate": rate(tax.rate)},
             )
-        add("ORDER_SHIPPING_AMOUNT", sign * figures["shipping_amount"])
-        for tax in figures["shipping_taxes"]:
+        add("ORDER_SHIPPING_AMOUNT", sign * net["shipping_amount"])
+        for tax in amounts.shipping_taxes:
             add(
                 "ORDER_SHIPPING_AMOUNT_TAX",
                 sign * tax.amount,
                 order_tax={"code": tax.code, "rate": rate(tax.rate)},
             )
-        add("COMMISSION_FEE", -sign * figures["commission"])
+        add("COMMISSION_FEE", -sign * amounts.commission_amount)
         add(
             "COMMISSION_VAT",
-            -sign * figures["commission_tax"],
+            -sign * amounts.commission_tax,
             shop_tax={"code": COMMISSION_TAX_CODE, "rate": rate(COMMISSION_VAT_RATE)},
         )
         return made
-
-    @staticmethod
-    def _net(amount, taxes, tax_mode):
-        """An own-mode amount net of its taxes."""
-        if tax_mode == TAX_INCLUDED:
-            return amount - _sum(t.amount for t in taxes)
-        return amount
-
-    def _debit_figures(self, line):
-        """What the line charges at debit: its amounts less its cancellations."""
-        amounts = line.amounts
-        cancels = [c.amounts for c in line.cancelations]
-
-        def taxes_left(line_taxes, attribute):
-            return tuple(
-                TaxAmount(
-                    tax.code,
-                    tax.rate,
-                    tax.amount - _sum(getattr(c, attribute)[i].amount for c in cancels),
-                )
-                for i, tax in enumerate(line_taxes)
-            )
-
-        taxes = taxes_left(amounts.taxes, "taxes")
-        shipping_taxes = taxes_left(amounts.shipping_taxes, "shipping_taxes")
-        price = amounts.price - _sum(c.amount for c in cancels)
-        shipping = amounts.shipping_price - _sum(c.shipping_amount for c in cancels)
-        return {
-            "sign": 1,
-            "amount": self._net(price, taxes, amounts.tax_mode),
-            "taxes": taxes,
-            "shipping_amount": self._net(shipping, shipping_taxes, amounts.tax_mode),
-            "shipping_taxes": shipping_taxes,
-            "commission": amounts.commission_fee
-            - _sum(c.commission_amount for c in cancels),
-            "commission_tax": amounts.commission_tax
-            - _sum(c.commission_tax for c in cancels),
-        }
-
-    def _reversal_figures(self, amounts, mode, sign=-1):
-        """Figures reversing a cancellation or a refund (own-mode amounts)."""
-        return {
-            "sign": sign,
-            "amount": self._net(amounts["amount"], amounts["taxes"], mode),
-            "taxes": amounts["taxes"],
-            "shipping_amount": self._net(
-                amounts["shipping_amount"], amounts["shipping_taxes"], mode
-            ),
-            "shipping_taxes": amounts["shipping_taxes"],
-            "commission": amounts["commission"],
-            "commission_tax": amounts["commission_tax"],
-        }
 
     # === time-based steps === #
 
@@ -540,13 +481,14 @@ class BillingStore:
                 if line.debited is None:
                     continue
                 self._line_events(order, line)
-        for refund in self.refunds:
-            if refund.state == WAITING_REFUND:
-                due = refund.created + timedelta(
-                    seconds=self.state.config["refund_delay_seconds"]
-                )
-                if now >= due:
-                    self._refund_done(refund, due)
+        if self.waiting:
+            delay = timedelta(seconds=self.state.config["refund_delay_seconds"])
+            waiting, self.waiting = self.waiting, []
+            for refund in waiting:
+                if now >= refund.created + delay:
+                    self._refund_done(refund, refund.created + delay)
+                else:
+                    self.waiting.append(refund)
         days = self.state.config["billing_cycle_days"]
         closes = 0
         while days and closes < MAX_AUTO_CLOSES:
@@ -560,25 +502,19 @@ class BillingStore:
         line_id = line.line_id
         if line_id not in self.debited:
             self.debited[line_id] = len(line.cancelations)
+            charged = left_over(line.amounts, [c.amounts for c in line.cancelations])
             self.pending[line_id] = self._money_lines(
-                order, line, line.debited, self._debit_figures(line), ""
+                order, line, line.debited, charged, 1, ""
             )
         seen = self.debited[line_id]
         for cancelation in line.cancelations[seen:]:
-            c = cancelation.amounts
-            figures = self._reversal_figures(
-                {
-                    "amount": c.amount,
-                    "taxes": c.taxes,
-                    "shipping_amount": c.shipping_amount,
-                    "shipping_taxes": c.shipping_taxes,
-                    "commission": c.commission_amount,
-                    "commission_tax": c.commission_tax,
-                },
-                c.tax_mode,
-            )
             made = self._money_lines(
-                order, line, max(cancelation.created, line.debited), figures, "REFUND_"
+                order,
+                line,
+                max(cancelation.created, line.debited),
+                cancelation.amounts,
+                -1,
+                "REFUND_",
             )
             if line_id in self.payable:
                 self._make_payable(made, cancelation.created)
@@ -596,12 +532,12 @@ class BillingStore:
             self._make_payable(self.pending.pop(line_id, []), moment)
             self.payable.add(line_id)
 
-    @staticmethod
-    def _make_payable(lines, moment):
+    def _make_payable(self, lines, moment):
         for tl in lines:
             tl.payment_state = PAYABLE
             tl.payable_at = max(moment, tl.created)
             tl.last_updated = max(tl.payable_at, tl.last_updated)
+            self.unclosed.append(tl)
 
     # === refunds === #
 
@@ -629,7 +565,25 @@ class BillingStore:
                 raise bad_request(
                     "Order line %s is %s, not SHIPPED" % (line.line_id, line.state)
                 )
-            planned.append((line, self._plan_refund(line, element, reason_code)))
+            try:
+                amounts = compute_refund(
+                    line.amounts,
+                    element["quantity"],
+                    element.get("amount"),
+                    element.get("shipping_amount"),
+                    [c.amounts for c in line.cancelations],
+                    [r.amounts for r in line.refunds],
+                )
+            except RefundError as exc:
+                raise bad_request("Order line %s: %s" % (line.line_id, exc)) from exc
+            refund = Refund(
+                refund_id=self._uuid(),
+                order_id=order.order_id,
+                line=line,
+                reason_code=reason_code,
+                amounts=amounts,
+            )
+            planned.append((line, refund))
         moment = order.touch(self.state.now(), [line for line, _refund in planned])
         created = []
         for line, refund in planned:
@@ -637,115 +591,23 @@ class BillingStore:
             line.refunds.append(refund)
             self.refunds.append(refund)
             created.append(refund)
-        if not self.state.config["refund_delay_seconds"]:
+        if self.state.config["refund_delay_seconds"]:
+            self.waiting.extend(created)
+        else:
             for refund in created:
                 self._refund_done(refund, moment)
         return created
 
-    def _plan_refund(self, line, element, reason_code):
-        amounts = line.amounts
-        cancels = [c.amounts for c in line.cancelations]
-        done = line.refunds
-        quantity = element["quantity"]
-        left_quantity = line.remaining_quantity - sum(r.quantity for r in done)
-        if not 0 <= quantity <= left_quantity:
-            raise bad_request(
-                "Order line %s: cannot refund a quantity of %d, %d left"
-                % (line.line_id, quantity, left_quantity)
-            )
-        left = {
-            "amount": amounts.price
-            - _sum(c.amount for c in cancels)
-            - _sum(r.amount for r in done),
-            "shipping_amount": amounts.shipping_price
-            - _sum(c.shipping_amount for c in cancels)
-            - _sum(r.shipping_amount for r in done),
-        }
-        asked = {
-            "amount": element.get("amount"),
-            "shipping_amount": element.get("shipping_amount"),
-        }
-        if asked["amount"] is None:
-            asked["amount"] = amounts.price_unit * quantity
-        if asked["shipping_amount"] is None:
-            asked["shipping_amount"] = ZERO
-        for key, value in list(asked.items()):
-            asked[key] = value = money(value)
-            if not ZERO <= value <= left[key]:
-                raise bad_request(
-                    "Order line %s: %s %s asked, %s left"
-                    % (line.line_id, key, value, left[key])
-                )
-        if not asked["amount"] and not asked["shipping_amount"]:
-            raise bad_request("Order line %s: nothing to refund" % line.line_id)
-
-        def prorated(line_taxes, total, part):
-            return tuple(
-                TaxAmount(
-                    t.code, t.rate, money(t.amount * part / total) if total else ZERO
-                )
-                for t in line_taxes
-            )
-
-        refunded = asked["amount"] + asked["shipping_amount"]
-
-        def share(total, cancelled, previous):
-            left_total = total - cancelled - previous
-            if not amounts.total_price:
-                return ZERO
-            return max(
-                ZERO, min(left_total, money(total * refunded / amounts.total_price))
-            )
-
-        return Refund(
-            refund_id=self._uuid(),
-            order_id=line.line_id.rpartition("-")[0],
-            order_line_id=line.line_id,
-            created=None,
-            reason_code=reason_code,
-            quantity=quantity,
-            amount=asked["amount"],
-            shipping_amount=asked["shipping_amount"],
-            taxes=prorated(amounts.taxes, amounts.price, asked["amount"]),
-            shipping_taxes=prorated(
-                amounts.shipping_taxes if asked["shipping_amount"] else (),
-                amounts.shipping_price,
-                asked["shipping_amount"],
-            ),
-            commission_amount=share(
-                amounts.commission_fee,
-                _sum(c.commission_amount for c in cancels),
-                _sum(r.commission_amount for r in done),
-            ),
-            commission_tax=share(
-                amounts.commission_tax,
-                _sum(c.commission_tax for c in cancels),
-                _sum(r.commission_tax for r in done),
-            ),
-            tax_mode=amounts.tax_mode,
-        )
-
     def _refund_done(self, refund, moment):
         order = self.state.orders.get(refund.order_id)
-        line = next(
-            (li for li in order.lines if li.line_id == refund.order_line_id), None
-        )
+        line = refund.line
         moment = order.touch(moment, [line])
         refund.state = REFUNDED
         refund.refunded = moment
-        figures = self._reversal_figures(
-            {
-                "amount": refund.amount,
-                "taxes": refund.taxes,
-                "shipping_amount": refund.shipping_amount,
-                "shipping_taxes": refund.shipping_taxes,
-                "commission": refund.commission_amount,
-                "commission_tax": refund.commission_tax,
-            },
-            refund.tax_mode,
-        )
         entities = {"refund": {"id": refund.refund_id}}
-        made = self._money_lines(order, line, moment, figures, "REFUND_", entities)
+        made = self._money_lines(
+            order, line, moment, refund.amounts, -1, "REFUND_", entities
+        )
         self._make_payable(made, moment)
 
     # === operator items === #
@@ -800,9 +662,6 @@ class BillingStore:
             )
         return made, document
 
-    def add_raw_line(self, kind, amount, moment):
-        return self.add_line(kind, amount, moment, PAYABLE)
-
     def _new_document(self, kind, moment, total_excl, total_taxes, details):
         document = AccountingDocument(
             invoice_id=self.next_invoice_id,
@@ -827,18 +686,14 @@ class BillingStore:
         missing_page=False,
     ):
         """Close a billing cycle at ``moment``; the BillingCycle."""
-        taken = [
-            tl
-            for tl in self.lines
-            if tl.payment_state == PAYABLE
-            and tl.cycle_id is None
-            and tl.payable_at <= moment
-        ]
+        taken = sorted(
+            (tl for tl in self.unclosed if tl.payable_at <= moment),
+            key=lambda tl: tl.seq,
+        )
+        self.unclosed = [tl for tl in self.unclosed if tl.payable_at > moment]
         cycle_id = self._uuid()
         total = _sum(tl.amount for tl in taken)
-        charges = [
-            tl for tl in taken if tl.type in AUTO_INVOICE_FEES | AUTO_INVOICE_TAXES
-        ]
+        charges = [tl for tl in taken if tl.type in AUTO_INVOICE_TYPES]
         charged = {id(tl) for tl in charges}
         excl = -_sum(tl.amount for tl in charges if tl.type in AUTO_INVOICE_FEES)
         taxes = -_sum(tl.amount for tl in charges if tl.type in AUTO_INVOICE_TAXES)
@@ -903,9 +758,6 @@ class BillingStore:
             if document.invoice_id == invoice_id:
                 return document
         raise SandboxError(404, "Accounting document %s not found" % invoice_id)
-
-    def cycle(self, cycle_id):
-        return next((c for c in self.cycles if c.cycle_id == cycle_id), None)
 
 
 def _detail(description, amount_excl, tax, moment, order_id=None):
@@ -1061,39 +913,6 @@ def render_document(state, document):
     return view
 
 
-def render_refund(refund, tax_mode):
-    """One element of an OR11 line's ``refunds``, amounts in ``tax_mode``."""
-    amount, shipping_amount = refund.priced(tax_mode)
-    return {
-        "id": refund.refund_id,
-        "order_refund_id": None,
-        "created_date": iso(refund.created),
-        "quantity": refund.quantity,
-        "reason_code": refund.reason_code,
-        "amount": amount,
-        "shipping_amount": shipping_amount,
-        "taxes": [
-            {"code": t.code, "amount": t.amount, "rate": rate(t.rate)}
-            for t in refund.taxes
-        ],
-        "shipping_taxes": [
-            {"code": t.code, "amount": t.amount, "rate": rate(t.rate)}
-            for t in refund.shipping_taxes
-        ],
-        "fees": [],
-        "commission_amount": refund.commission_amount,
-        "commission_tax_amount": refund.commission_tax,
-        "commission_taxes": [
-            {"code": COMMISSION_TAX_CODE, "amount": refund.commission_tax}
-        ],
-        "commission_total_amount": refund.commission_amount + refund.commission_tax,
-        "refund_state": refund.state,
-        "state": refund.state,
-        "transaction_date": iso(refund.refunded),
-        "transaction_number": None,
-    }
-
-
 def control_view(state):
     """``GET /_sandbox/billing``: everything as stored."""
     store = state.billing
@@ -1111,7 +930,7 @@ def control_view(state):
         "documents": [render_document(state, d) for d in store.documents],
         "refunds": [
             dict(
-                render_refund(r, r.tax_mode),
+                render_refund(r, r.amounts.tax_mode),
                 order_id=r.order_id,
                 order_line_id=r.order_line_id,
             )

@@ -160,7 +160,7 @@ from .amounts import TAX_MODES
 from .api import OPERATIONS
 from .offers import OFFER_STATE_CODES, control_view
 from .state import CUSTOMER_CANCELED, SandboxError, bad_request, parse_datetime
-from .views import iso, render_order
+from .views import iso, render_order, render_refund
 
 MAX_ORDERS_PER_CALL = 5000
 MAX_GENERATED_OFFERS = 200000
@@ -183,6 +183,8 @@ _SPEC_KEYS = frozenset(
 _LINE_KEYS = frozenset(("sku", "quantity", "price_unit", "taxes"))
 _TAX_KEYS = frozenset(("code", "rate"))
 _CANCEL_LINE_KEYS = frozenset(("order_line_id", "quantity"))
+_AMOUNT_KEYS = ("amount", "shipping_amount")  # refunds only
+_REFUND_LINE_KEYS = _CANCEL_LINE_KEYS.union(_AMOUNT_KEYS)
 
 
 def _body(request):
@@ -206,13 +208,15 @@ def _only(value, allowed, what):
         raise bad_request("Unknown %s keys: %s" % (what, ", ".join(sorted(unknown))))
 
 
-def _count(value, name, minimum=0):
+def _count(value, name, minimum=0, maximum=MAX_ORDERS_PER_CALL):
+    """An integer from ``minimum`` to ``maximum`` (None: no upper bound)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad_request("%s must be an integer" % name)
-    if not minimum <= value <= MAX_ORDERS_PER_CALL:
-        raise bad_request(
-            "%s must be between %d and %d" % (name, minimum, MAX_ORDERS_PER_CALL)
-        )
+    if maximum is None:
+        if value < minimum:
+            raise bad_request("%s must be at least %d" % (name, minimum))
+    elif not minimum <= value <= maximum:
+        raise bad_request("%s must be between %d and %d" % (name, minimum, maximum))
     return value
 
 
@@ -222,21 +226,23 @@ def _view(state, order):
     )
 
 
-def _decimal(value, name, positive=False):
-    """A JSON number as Decimal: positive, or at least zero (400 otherwise)."""
-    kind = "positive" if positive else "non-negative"
+def _decimal(value, name, positive=False, signed=False):
+    """A JSON number as Decimal: positive, at least zero, or (``signed``) of
+    any sign (400 otherwise)."""
+    kind = "positive " if positive else "" if signed else "non-negative "
+    message = "%s must be a %snumber" % (name, kind)
     try:
         number = Decimal(str(value))
     except InvalidOperation as exc:
-        raise bad_request("%s must be a %s number" % (name, kind)) from exc
+        raise bad_request(message) from exc
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float | str)
         or not number.is_finite()
-        or number < 0
+        or (number < 0 and not signed)
         or (positive and not number)
     ):
-        raise bad_request("%s must be a %s number" % (name, kind))
+        raise bad_request(message)
     return number
 
 
@@ -354,20 +360,37 @@ def get_order(state, request):
     return 200, _view(state, state.get_order(request.params["order_id"]))
 
 
-def _cancel_lines(raw):
-    """``[(order_line_id, quantity)]`` from a cancel body's ``lines``."""
+def _order_lines(raw, keys, minimum):
+    """A cancel or refund body's ``lines``: ``[{"order_line_id", "quantity"}]``
+    (at least ``minimum``) plus the amounts of ``_AMOUNT_KEYS`` given (when
+    ``keys`` allows them) as Decimal."""
     if not isinstance(raw, list) or not raw:
         raise bad_request("lines must be a non-empty list")
-    lines = []
+    elements = []
     for line in raw:
-        _only(line, _CANCEL_LINE_KEYS, "line")
+        _only(line, keys, "line")
         line_id = line.get("order_line_id")
         if not isinstance(line_id, str) or not line_id:
             raise bad_request("order_line_id must be a non-empty string")
         if "quantity" not in line:
             raise bad_request("quantity is required")
-        lines.append((line_id, _count(line["quantity"], "quantity", minimum=1)))
-    return lines
+        element = {
+            "order_line_id": line_id,
+            "quantity": _count(line["quantity"], "quantity", minimum=minimum),
+        }
+        for key in _AMOUNT_KEYS:
+            if line.get(key) is not None:
+                element[key] = _decimal(line[key], key)
+        elements.append(element)
+    return elements
+
+
+def _cancel_lines(raw):
+    """``[(order_line_id, quantity)]`` from a cancel body's ``lines``."""
+    return [
+        (element["order_line_id"], element["quantity"])
+        for element in _order_lines(raw, _CANCEL_LINE_KEYS, minimum=1)
+    ]
 
 
 def cancel_order(state, request):
@@ -479,12 +502,6 @@ def clear_calls(state, request):
     return 204, None
 
 
-def _quantity(value, name="quantity"):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise bad_request("%s must be a non-negative integer" % name)
-    return value
-
-
 def _text(raw, key):
     value = raw.get(key)
     if value is not None and (not isinstance(value, str) or not value):
@@ -507,10 +524,9 @@ def put_offer(state, request):
     _only(body, {"quantity", "price"}, "offer")
     offer = state.offers.get(request.params["sku"])
     if "quantity" in body:
-        offer.quantity = _quantity(body["quantity"])
+        offer.quantity = _count(body["quantity"], "quantity", maximum=None)
     if "price" in body:
-        state.offers.version += 1
-        offer.price = _decimal(body["price"], "price")
+        state.offers.set_price(offer, _decimal(body["price"], "price"))
     return 200, control_view(offer)
 
 
@@ -526,7 +542,7 @@ def _added_offer(raw):
         raise bad_request("Unknown state_code %r" % (state_code,))
     return {
         "sku": sku,
-        "quantity": _quantity(raw["quantity"]),
+        "quantity": _count(raw["quantity"], "quantity", maximum=None),
         "price": _decimal(raw["price"], "price") if "price" in raw else None,
         "state_code": state_code,
         "title": _text(raw, "title"),
@@ -556,7 +572,7 @@ def add_offers(state, request):
         skus = store.generate(
             prefix,
             count,
-            _quantity(spec.get("quantity", 0)),
+            _count(spec.get("quantity", 0), "quantity", maximum=None),
             _decimal(spec.get("price", "10.00"), "price"),
         )
         return 200, {"created": len(skus), "skus": [skus[0], skus[-1]]}
@@ -613,32 +629,6 @@ def get_offer_import(state, request):
 
 # === payout data: refunds, operator items, closes === #
 
-_REFUND_LINE_KEYS = frozenset(
-    ("order_line_id", "quantity", "amount", "shipping_amount")
-)
-
-
-def _refund_lines(raw):
-    if not isinstance(raw, list) or not raw:
-        raise bad_request("lines must be a non-empty list")
-    elements = []
-    for line in raw:
-        _only(line, _REFUND_LINE_KEYS, "line")
-        line_id = line.get("order_line_id")
-        if not isinstance(line_id, str) or not line_id:
-            raise bad_request("order_line_id must be a non-empty string")
-        if "quantity" not in line:
-            raise bad_request("quantity is required")
-        element = {
-            "order_line_id": line_id,
-            "quantity": _count(line["quantity"], "quantity"),
-        }
-        for key in ("amount", "shipping_amount"):
-            if line.get(key) is not None:
-                element[key] = _decimal(line[key], key)
-        elements.append(element)
-    return elements
-
 
 def refund_order(state, request):
     body = _body(request)
@@ -649,14 +639,15 @@ def refund_order(state, request):
     if not isinstance(reason_code, str) or not reason_code:
         raise bad_request("reason_code must be a non-empty string")
     refunds = state.billing.refund(
-        order_id, _refund_lines(body.get("lines")), reason_code
+        order_id,
+        _order_lines(body.get("lines"), _REFUND_LINE_KEYS, minimum=0),
+        reason_code,
     )
     order = state.get_order(order_id)
     mode = state.config["order_tax_mode"]
     return 200, {
         "refunds": [
-            dict(billing.render_refund(r, mode), order_line_id=r.order_line_id)
-            for r in refunds
+            dict(render_refund(r, mode), order_line_id=r.order_line_id) for r in refunds
         ],
         "order": _view(state, order),
     }
@@ -671,14 +662,8 @@ def add_billing_item(state, request):
         transaction_type = _text(body, "transaction_type")
         if transaction_type is None:
             raise bad_request("transaction_type is required")
-        amount = body.get("amount")
-        try:
-            amount = Decimal(str(amount))
-        except InvalidOperation as exc:
-            raise bad_request("amount must be a number") from exc
-        if isinstance(body.get("amount"), bool) or not amount.is_finite():
-            raise bad_request("amount must be a number")
-        line = state.billing.add_raw_line(transaction_type, amount, moment)
+        amount = _decimal(body.get("amount"), "amount", signed=True)
+        line = state.billing.add_line(transaction_type, amount, moment, billing.PAYABLE)
         return 200, {"lines": [billing.render_line(line)], "document": None}
     if kind not in billing.ITEM_KINDS:
         raise bad_request("type must be one of %s, RAW" % ", ".join(billing.ITEM_KINDS))

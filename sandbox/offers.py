@@ -123,10 +123,8 @@ from .state import (
 )
 
 WAITING = "WAITING"
-RUNNING = "RUNNING"
 COMPLETE = "COMPLETE"
 FAILED = "FAILED"
-IMPORT_STATUSES = (WAITING, RUNNING, COMPLETE, FAILED)
 
 # OF61: (code, label), in their sort order.
 OFFER_STATES = (
@@ -491,10 +489,12 @@ def _shown(value):
     return str(value)
 
 
-def _ean13(first12):
-    """``seed.ean13``, faster (50,000 products at a time)."""
-    total = sum(map(int, first12[0::2])) + 3 * sum(map(int, first12[1::2]))
-    return first12 + str((10 - total % 10) % 10)
+def _cell(values, position, missing=None):
+    """``values[position]`` of a CSV row; ``missing`` when the row has no
+    such column."""
+    if position is None or position >= len(values):
+        return missing
+    return values[position]
 
 
 # === the store === #
@@ -554,7 +554,7 @@ class OfferStore:
             sku=sku,
             offer_id=0,
             product_sku=product_sku or "MKPX%08d" % number,
-            ean=ean or _ean13("2%011d" % number),
+            ean=ean or seed.ean13("2%011d" % number),
             title=title or "Sandbox product %s" % sku,
             description="Sandbox product %s." % sku,
             category=_ADDED_CATEGORY,
@@ -576,12 +576,18 @@ class OfferStore:
             state_code=state_code,
             quantity=quantity,
             # never changed in place: OF24 replaces it (so one shared default)
-            data=dict(offer_defaults(), **data) if data else _SHARED_DEFAULTS,
+            data=data or _SHARED_DEFAULTS,
         )
         self.next_offer_id += 1
         self.offers[sku] = offer
         self.version += 1
         return offer
+
+    def set_price(self, offer, price):
+        """Change an offer's price (OF21's sort order moves with it)."""
+        if offer.price != price:
+            self.version += 1
+        offer.price = price
 
     def add_offer(self, sku, quantity, price=None, state_code="11", **product):
         """Control API: an offer (and its catalogue product when new)."""
@@ -686,11 +692,7 @@ class OfferStore:
             raise validation_error("Every element of offers must be an object")
         fingerprint = json.dumps(body, sort_keys=True, separators=(",", ":"))
         for pending in self.pending:
-            if (
-                isinstance(pending, OfferImport)
-                and pending.status == WAITING
-                and pending.fingerprint == fingerprint
-            ):
+            if isinstance(pending, OfferImport) and pending.fingerprint == fingerprint:
                 return pending
         seq, created, due = self._new_import_times()
         offer_import = OfferImport(
@@ -761,10 +763,7 @@ class OfferStore:
         """``(sku, quantity)`` of one STO01 line (OfferError when refused)."""
 
         def value(name):
-            position = columns.get(name)
-            if position is None or position >= len(values):
-                return ""
-            return values[position].strip()
+            return _cell(values, columns.get(name), "").strip()
 
         if len(values) > width:
             raise OfferError(
@@ -819,16 +818,11 @@ class OfferStore:
         sku_at = header.index("offer-sku") if "offer-sku" in header else None
         qty_at = header.index("quantity") if "quantity" in header else None
 
-        def cell(values, position):
-            if position is None or position >= len(values):
-                return None
-            return values[position]
-
         return [
             {
                 "line": number,
-                "sku": cell(values, sku_at),
-                "quantity": cell(values, qty_at),
+                "sku": _cell(values, sku_at),
+                "quantity": _cell(values, qty_at),
                 "error": stock_import.errors.get(index),
             }
             for index, (number, values) in enumerate(stock_import.rows)
@@ -884,9 +878,8 @@ class OfferStore:
         if existing is None:
             self._add(sku, product, price, state_code, data["quantity"], data)
             return "inserted"
-        if existing.price != price:
-            self.version += 1
-        existing.price, existing.state_code = price, state_code
+        self.set_price(existing, price)
+        existing.state_code = state_code
         existing.quantity, existing.data = data["quantity"], data
         return "updated"
 

@@ -156,8 +156,12 @@ _TEMPLATES = (
 
 
 def ean13(first12):
-    """EAN-13 from its first 12 digits (appends the check digit)."""
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    """EAN-13 from its first 12 digits (appends the check digit).
+
+    Digits at even positions weigh 1, the others 3 (fast enough for the
+    control API's 50,000 generated products at a time).
+    """
+    total = sum(map(int, first12[0::2])) + 3 * sum(map(int, first12[1::2]))
     return first12 + str((10 - total % 10) % 10)
 
 

@@ -1178,16 +1178,17 @@ class SandboxState:
                 line.amounts, quantity, [c.amounts for c in line.cancelations]
             )
             self._add_cancelation(line, amounts, reason_code, moment)
-            self.offers.give_back(line.offer_sku, quantity)
         self._after_cancelations(order, reason_code, moment)
 
     def _add_cancelation(self, line, amounts, reason_code, moment):
-        """Append a cancellation to ``line``; CANCELED when nothing is left."""
+        """Append a cancellation to ``line`` and give its quantity back to
+        the offer; the line is CANCELED when nothing is left."""
         self.cancelation_seq += 1
         cancelation = Cancelation(
             str(self.cancelation_seq), moment, reason_code, amounts
         )
         line.cancelations.append(cancelation)
+        self.offers.give_back(line.offer_sku, amounts.quantity)
         if not line.remaining_quantity:
             line.state, line.reason_code = CANCELED, reason_code
         return cancelation
@@ -1257,7 +1258,6 @@ class SandboxState:
         for order, line, amounts, reason_code in planned:
             moment = order.touch(now, [line])
             cancelation = self._add_cancelation(line, amounts, reason_code, moment)
-            self.offers.give_back(line.offer_sku, amounts.quantity)
             created.append((line, cancelation))
         for order, _line, _amounts, reason_code in planned:
             if order.state == SHIPPING:

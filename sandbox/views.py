@@ -63,7 +63,6 @@ from datetime import timedelta
 
 from . import seed
 from .amounts import COMMISSION_TAX_CODE, COMMISSION_VAT_RATE, ZERO, order_totals
-from .billing import render_refund
 from .state import NO_DEBIT, PAYMENT_WORKFLOW, SHIPPED, SHIPPING, RawOrder, iso
 
 __all__ = [
@@ -71,6 +70,7 @@ __all__ = [
     "lines_to_ship",
     "render_item_to_ship",
     "render_order",
+    "render_refund",
     "render_seller_cancelation",
     "render_shipment",
 ]
@@ -110,6 +110,41 @@ def _cancelation(cancelation, tax_mode):
             {"code": COMMISSION_TAX_CODE, "amount": amounts.commission_tax}
         ],
         "commission_total_amount": amounts.commission_total_amount,
+    }
+
+
+def render_refund(refund, tax_mode):
+    """One element of an OR11 line's ``refunds`` (a ``billing.Refund``),
+    amounts in ``tax_mode``."""
+    amounts = refund.amounts
+    priced = amounts.priced(tax_mode)
+    return {
+        "id": refund.refund_id,
+        "order_refund_id": None,
+        "created_date": iso(refund.created),
+        "quantity": amounts.quantity,
+        "reason_code": refund.reason_code,
+        "amount": priced["amount"],
+        "shipping_amount": priced["shipping_amount"],
+        "taxes": [
+            {"code": t.code, "amount": t.amount, "rate": rate(t.rate)}
+            for t in amounts.taxes
+        ],
+        "shipping_taxes": [
+            {"code": t.code, "amount": t.amount, "rate": rate(t.rate)}
+            for t in amounts.shipping_taxes
+        ],
+        "fees": [],
+        "commission_amount": amounts.commission_amount,
+        "commission_tax_amount": amounts.commission_tax,
+        "commission_taxes": [
+            {"code": COMMISSION_TAX_CODE, "amount": amounts.commission_tax}
+        ],
+        "commission_total_amount": amounts.commission_total_amount,
+        "refund_state": refund.state,
+        "state": refund.state,
+        "transaction_date": iso(refund.refunded),
+        "transaction_number": None,
     }
 
 
