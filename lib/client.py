@@ -63,14 +63,15 @@ import logging
 import math
 import random
 import time
-import uuid
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
+from urllib3 import encode_multipart_formdata
 from urllib3.exceptions import NewConnectionError
 
 from . import const
@@ -92,10 +93,6 @@ _logger = logging.getLogger(__name__)
 
 # Lines of an uploaded file shown in logs and error excerpts.
 UPLOAD_EXCERPT_LINES = 5
-# Largest pages of the payout reads (TL02, SBC11 ``limit``; IV01 ``max``).
-TL02_MAX_LIMIT = 2000
-SBC11_MAX_LIMIT = 1000
-IV01_MAX_PAGE_SIZE = 100
 
 _STATUS_ERRORS = {
     401: MiraklAuthError,
@@ -211,9 +208,9 @@ class MiraklClient:
         :param path: URL path below the instance base URL
         :param operation: Mirakl endpoint code (``OR11``...), for logs and errors
         :param params: query parameters, a mapping or ``(key, value)`` pairs; a
-            list or tuple value becomes a repeated parameter, ``None`` values
-            are dropped, booleans become ``true``/``false`` and datetimes
-            ISO-8601 UTC (naive ones are taken as UTC)
+            list, tuple or set (sorted) value becomes a repeated parameter,
+            ``None`` values are dropped, booleans become ``true``/``false``
+            and datetimes ISO-8601 UTC (naive ones are taken as UTC)
         :param json: JSON-serialisable request body
         :param idempotent: whether repeating the call is safe (default: only
             for GET/HEAD/OPTIONS); decides the retries of 5xx and lost answers
@@ -710,17 +707,18 @@ class MiraklClient:
     ):
         """ST11 ``GET /api/shipments``: iterate over shipments, seek-paginated.
 
-        ``order_ids`` and ``states`` (``shipment_state_code``: ``SHIPPING``,
-        ``SHIPPED``...) are sent as repeated parameters; an empty
-        ``order_ids`` matches nothing (no call), ``None`` means no filter;
-        more than 100 order ids are asked 100 at a time. The
+        ``order_ids`` (an iterable) and ``states`` (``shipment_state_code``:
+        ``SHIPPING``, ``SHIPPED``...; a list, tuple or set) are sent as
+        repeated parameters; an empty ``order_ids`` matches nothing (no
+        call), ``None`` means no filter; more than 100 order ids are asked
+        100 at a time. The
         ``last_updated_*`` bounds are datetimes (naive = UTC). ``sort`` is
         ``dateCreated,ASC`` (Mirakl's default) or ``dateCreated,DESC``.
         ``page_size`` is at most 100. Read-only: retried like every GET.
         """
         _check_page_size(page_size)
         params = {
-            "shipment_state_code": list(states) if states is not None else None,
+            "shipment_state_code": states,
             "last_updated_from": last_updated_from,
             "last_updated_to": last_updated_to,
             "sort": sort,
@@ -923,7 +921,7 @@ class MiraklClient:
             files={"file": (filename, content, "text/csv")},
             idempotent=True,
         )
-        return str(self._import_id(answer, "STO01", path, "POST", str))
+        return self._import_id(answer, "STO01", path, "POST", str)
 
     def get_stock_import(self, import_id):
         """STO02 ``GET /api/offers/stock/imports/{import_id}/status``.
@@ -946,7 +944,7 @@ class MiraklClient:
         :raises MiraklNotFoundError: unknown import, or no error report
         """
         path = "/api/offers/stock/imports/%s/error_report" % _segment(import_id)
-        return _report_text(self.request("GET", path, "STO03", raw=True))
+        return _decode(self.request("GET", path, "STO03", raw=True))
 
     def import_offers(self, offers):
         """OF24 ``POST /api/offers``: create, update or delete offers.
@@ -1004,7 +1002,7 @@ class MiraklClient:
         :raises MiraklNotFoundError: unknown import, or no error report
         """
         path = "/api/offers/imports/%s/error_report" % _segment(import_id)
-        return _report_text(self.request("GET", path, "OF03", raw=True))
+        return _decode(self.request("GET", path, "OF03", raw=True))
 
     def iter_offers(self, sku=None, offer_state_codes=None, page_size=const.PAGE_SIZE):
         """OF21 ``GET /api/offers``: iterate over the shop's offers.
@@ -1033,7 +1031,7 @@ class MiraklClient:
     # === PAYOUT DATA (TL02, SBC11, IV01, IV02) === #
 
     def iter_transaction_lines(
-        self, seller_billing_cycle_id=None, page_size=TL02_MAX_LIMIT, **filters
+        self, seller_billing_cycle_id=None, page_size=const.TL02_MAX_LIMIT, **filters
     ):
         """TL02 ``GET /api/sellerpayment/transactions_logs``: transaction lines.
 
@@ -1056,14 +1054,8 @@ class MiraklClient:
         :raises MiraklProtocolError: a page without a ``data`` list, or a line
             that is not an object with ``id``, ``type`` and ``amount``
         """
-        _check_page_size(page_size, TL02_MAX_LIMIT)
-        params = {
-            key: _list_param(value)
-            for key, value in filters.items()
-            if value is not None
-        }
-        if seller_billing_cycle_id is not None:
-            params["seller_billing_cycle_id"] = _list_param(seller_billing_cycle_id)
+        _check_page_size(page_size, const.TL02_MAX_LIMIT)
+        params = dict(filters, seller_billing_cycle_id=seller_billing_cycle_id)
         path = "/api/sellerpayment/transactions_logs"
         return self._checked_items(
             self.iter_seek(path, "TL02", params, page_size),
@@ -1072,13 +1064,13 @@ class MiraklClient:
             ("id", "type", "amount"),
         )
 
-    def iter_billing_cycles(self, page_size=SBC11_MAX_LIMIT, **filters):
+    def iter_billing_cycles(self, page_size=const.SBC11_MAX_LIMIT, **filters):
         """SBC11 ``GET /api/seller-billing-cycles``: billing cycles (payouts).
 
         Seek pagination, lazily. ``filters``: ``id``, ``pay_out_state``
         (Mirakl's default ``TO_PAY``, ``FAILED``, ``PAID``), ``start_date``,
-        ``end_date`` (creation), ``currency``... (lists become repeated
-        parameters). ``page_size`` is at most 1000. Each cycle has ``id``,
+        ``end_date`` (creation), ``currency``... (a list, tuple or set becomes
+        a repeated parameter). ``page_size`` is at most 1000. Each cycle has ``id``,
         ``date_created``, ``currency_iso_code``, ``payment_voucher_number``,
         ``amount_transferred_to_seller``, ``amount_transferred_to_operator``,
         ``pay_out {state, reference, transaction_date, failure_reason}``,
@@ -1088,15 +1080,10 @@ class MiraklClient:
             cycle that is not an object with ``id`` and
             ``amount_transferred_to_seller``
         """
-        _check_page_size(page_size, SBC11_MAX_LIMIT)
-        params = {
-            key: _list_param(value)
-            for key, value in filters.items()
-            if value is not None
-        }
+        _check_page_size(page_size, const.SBC11_MAX_LIMIT)
         path = "/api/seller-billing-cycles"
         return self._checked_items(
-            self.iter_seek(path, "SBC11", params, page_size),
+            self.iter_seek(path, "SBC11", filters, page_size),
             "SBC11",
             path,
             ("id", "amount_transferred_to_seller"),
@@ -1106,7 +1093,7 @@ class MiraklClient:
         self,
         document_type="ALL",
         seller_billing_cycle_id=None,
-        page_size=IV01_MAX_PAGE_SIZE,
+        page_size=const.MAX_PAGE_SIZE,
     ):
         """IV01 ``GET /api/invoices``: accounting documents, offset-paginated.
 
@@ -1124,10 +1111,11 @@ class MiraklClient:
             ``total_count``, or a document that is not an object with
             ``type``
         """
-        _check_page_size(page_size, IV01_MAX_PAGE_SIZE)
-        params = {"type": document_type}
-        if seller_billing_cycle_id is not None:
-            params["seller_billing_cycle_id"] = _list_param(seller_billing_cycle_id)
+        _check_page_size(page_size)
+        params = {
+            "type": document_type,
+            "seller_billing_cycle_id": seller_billing_cycle_id,
+        }
         return self._checked_items(
             self.iter_offset("/api/invoices", "IV01", "invoices", params, page_size),
             "IV01",
@@ -1464,20 +1452,19 @@ def _check_page_size(page_size, maximum=const.MAX_PAGE_SIZE):
         )
 
 
-def _list_param(value):
-    """A query value: an iterable that is not a string becomes a list."""
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return list(value)
-    return value
-
-
 def _pairs(params):
-    """Normalise query parameters into a list of ``(key, str)`` pairs."""
+    """Normalise query parameters into a list of ``(key, str)`` pairs.
+
+    A list or tuple value becomes a repeated parameter, a set too (sorted, for
+    a stable URL); ``None`` values are dropped.
+    """
     if not params:
         return []
     items = params.items() if isinstance(params, Mapping) else params
     pairs = []
     for key, value in items:
+        if isinstance(value, AbstractSet):
+            value = sorted(value, key=str)
         values = value if isinstance(value, (list, tuple)) else [value]
         pairs.extend((key, _format_param(v)) for v in values if v is not None)
     return pairs
@@ -1522,55 +1509,33 @@ def _json_value(value):
     return _format_param(value)
 
 
-def _multipart_quote(value):
-    """A form-data parameter value: quotes, CR and LF percent-encoded (HTML)."""
-    return str(value).replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
-
-
 def _encode_multipart(files):
     """``(body, content type, excerpt)`` of a ``multipart/form-data`` upload.
 
-    :param files: ``{name: (filename, content bytes or str, media type)}``
+    :param files: ``{name: (filename, content bytes, media type)}``
     The excerpt names each part with its size and first lines (never the
     whole file).
     """
-    boundary = "mirakl-%s" % uuid.uuid4().hex
-    chunks, summary = [], []
-    for name, (filename, content, media_type) in files.items():
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        chunks.append(
-            (
-                '--%s\r\nContent-Disposition: form-data; name="%s"; '
-                'filename="%s"\r\nContent-Type: %s\r\n\r\n'
-                % (
-                    boundary,
-                    _multipart_quote(name),
-                    _multipart_quote(filename),
-                    media_type or "application/octet-stream",
-                )
-            ).encode("utf-8")
-        )
-        chunks.append(content)
-        chunks.append(b"\r\n")
+    summary = []
+    for name, (filename, content, _media_type) in files.items():
         head = _decode(content[: const.EXCERPT_LIMIT]).splitlines()[
             :UPLOAD_EXCERPT_LINES
         ]
         summary.append(
             "[%s: %s, %d bytes]\n%s" % (name, filename, len(content), "\n".join(head))
         )
-    chunks.append(("--%s--\r\n" % boundary).encode("ascii"))
-    content_type = "multipart/form-data; boundary=%s" % boundary
-    return b"".join(chunks), content_type, "\n".join(summary)
-
-
-def _report_text(content):
-    """A downloaded report's text (UTF-8; a BOM is kept for the parser)."""
-    return content.decode("utf-8", errors="replace")
+    body, content_type = encode_multipart_formdata(
+        {
+            name: (filename, content, media_type or "application/octet-stream")
+            for name, (filename, content, media_type) in files.items()
+        }
+    )
+    return body, content_type, "\n".join(summary)
 
 
 def _decode(content):
-    """Bytes to text for excerpts (UTF-8, undecodable bytes replaced)."""
+    """Bytes to text (UTF-8, undecodable bytes replaced, a BOM kept): excerpts
+    and downloaded reports."""
     return content.decode("utf-8", errors="replace")
 
 

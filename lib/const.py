@@ -43,6 +43,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Paging limits (doc §1.4; max 100 is third-party information for OR11).
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
+# Largest pages of the seek-paginated payout reads (TL02, SBC11 ``limit``);
+# IV01 ``max`` is MAX_PAGE_SIZE.
+TL02_MAX_LIMIT = 2000
+SBC11_MAX_LIMIT = 1000
 # OR11 ``order_ids``: comma-separated, at most 100 ids per call (doc §2.2).
 OR11_MAX_ORDER_IDS = 100
 # OR04: at most 100 orders per call (doc §3.8); a seller reference is 1 to

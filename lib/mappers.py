@@ -41,8 +41,7 @@ RELEASED_STATES = frozenset(
     ("SHIPPING", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED", "INCIDENT_OPEN")
 )
 CLOSED_STATES = frozenset(("REFUSED", "CANCELED"))
-# Refund states: created, then paid back to the customer.
-WAITING_REFUND = "WAITING_REFUND"
+# Refund state once paid back to the customer (created: WAITING_REFUND).
 REFUNDED = "REFUNDED"
 
 
@@ -337,6 +336,17 @@ def _commission_vat(raw):
     return money(raw.get("commission_vat"))
 
 
+def _whole_quantity(quantity, what):
+    """A JSON quantity as an int; it must be a whole number, at least 0."""
+    if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
+        raise MiraklPayloadError("%s: quantity %r is not a number" % (what, quantity))
+    if quantity != int(quantity) or quantity < 0:
+        raise MiraklPayloadError(
+            "%s: quantity %r is not a whole number" % (what, quantity)
+        )
+    return int(quantity)
+
+
 def parse_refund(raw, what):
     """A ``Refund`` from one element of a line's ``refunds``."""
     if not isinstance(raw, dict):
@@ -346,14 +356,7 @@ def parse_refund(raw, what):
         raise MiraklPayloadError("%s: a refund has no id" % what)
     what = "%s refund %s" % (what, refund_id)
     quantity = raw.get("quantity")
-    if quantity is None:
-        quantity = 0
-    if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
-        raise MiraklPayloadError("%s: quantity %r is not a number" % (what, quantity))
-    if quantity != int(quantity) or quantity < 0:
-        raise MiraklPayloadError(
-            "%s: quantity %r is not a whole number" % (what, quantity)
-        )
+    quantity = _whole_quantity(0 if quantity is None else quantity, what)
     state = _text(raw.get("refund_state")) or _text(raw.get("state"))
     if not state:
         raise MiraklPayloadError("%s: no state" % what)
@@ -365,7 +368,7 @@ def parse_refund(raw, what):
     return Refund(
         refund_id=refund_id,
         state=state,
-        quantity=int(quantity),
+        quantity=quantity,
         amount=money(raw.get("amount"), what + " amount"),
         shipping_amount=money(raw.get("shipping_amount"), what + " shipping_amount"),
         taxes=_taxes(raw.get("taxes"), what),
@@ -396,21 +399,15 @@ def parse_line(raw, order_id, cancellations_included=False):
     if not line_id:
         raise MiraklPayloadError("order %s: an order line has no id" % order_id)
     what = "line %s" % line_id
-    quantity = raw.get("quantity")
-    if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
-        raise MiraklPayloadError("%s: quantity is missing or not a number" % what)
-    if quantity != int(quantity) or quantity < 0:
-        raise MiraklPayloadError(
-            "%s: quantity %r is not a whole number" % (what, quantity)
-        )
+    quantity = _whole_quantity(raw.get("quantity"), what)
     price = to_decimal(raw.get("price"), what + " price")
     price_unit = to_decimal(raw.get("price_unit"), what + " price_unit")
     if price is None and price_unit is None:
         raise MiraklPayloadError("%s: no price" % what)
     if price_unit is None:
-        price_unit = (price / int(quantity)).quantize(CENT) if quantity else ZERO
+        price_unit = (price / quantity).quantize(CENT) if quantity else ZERO
     if price is None:
-        price = (price_unit * int(quantity)).quantize(CENT)
+        price = (price_unit * quantity).quantize(CENT)
     shipping = money(raw.get("shipping_price"), what + " shipping_price")
     fees = sum(
         (money(f.get("amount")) for f in raw.get("fees") or () if isinstance(f, dict)),
@@ -426,7 +423,7 @@ def parse_line(raw, order_id, cancellations_included=False):
         state=_text(raw.get("order_line_state")) or "",
         sku=_text(raw.get("offer_sku")),
         title=_text(raw.get("product_title")) or _text(raw.get("offer_sku")) or line_id,
-        quantity=int(quantity),
+        quantity=quantity,
         price_unit=price_unit,
         price=price,
         shipping_price=shipping,

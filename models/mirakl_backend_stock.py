@@ -712,7 +712,7 @@ class MiraklBackend(models.Model):
                 "backend_id": self.id,
                 "kind": "stock",
                 "mode": mode,
-                "mirakl_import_id": str(result),
+                "mirakl_import_id": result,
                 "line_count": len(rows),
                 "offer_ids_json": json.dumps([row.offer_id for row in rows]),
                 "file": Import._mirakl_encode(content),

@@ -23,6 +23,7 @@ from odoo import _, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_is_zero
 
+from ..lib import mappers
 from .mirakl_transaction_map import (
     COMMISSION,
     CREDITS,
@@ -360,7 +361,7 @@ class MiraklBackend(models.Model):
                 [
                     ("backend_id", "=", self.id),
                     ("credit_note_id", "=", False),
-                    ("state", "=", "REFUNDED"),
+                    ("state", "=", mappers.REFUNDED),
                     ("transaction_date", "<=", limit),
                 ]
             )

@@ -49,7 +49,6 @@ import io
 import pstats
 import random
 import re
-import resource
 import sys
 import threading
 import time
@@ -58,7 +57,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_env import REPO_ROOT, run_benchmark
+from odoo_env import InnerBench, peak_mb, run_benchmark
 
 TARGET = 1.25
 API_KEY = "bench-sandbox-key"
@@ -79,22 +78,14 @@ TIMED_METHODS = (
 # === inside Odoo === #
 
 
-class Bench:
-    """The measured run, inside one Odoo process (``--inner``)."""
+class Bench(InnerBench):
+    """The measured run, inside one Odoo process (``--inner``), with the
+    sandbox in that process too (its serving time is measured apart)."""
 
     def __init__(self, cfg, db, orders, seed, logfile):
-        # pylint: disable=import-outside-toplevel
-        import odoo
-
-        sys.path.insert(0, str(REPO_ROOT))
-        odoo.tools.config.parse_config(
-            ["-c", cfg, "--log-level=info", "--logfile", logfile]
-        )
-        odoo.netsvc.init_logger()
-        self.registry = odoo.modules.registry.Registry(db)
+        super().__init__(cfg, db, logfile, log_level="info")
         self.orders = orders
         self.seed = seed
-        self.logfile = logfile
         self.rng = random.Random(seed)
         self.phases = {}
         self.summaries = []
@@ -102,8 +93,6 @@ class Bench:
         self.served = 0.0
         self.timers = Counter()
         self._served_lock = threading.Lock()
-        self.sandbox = None
-        self.http = None
         self.backend_id = None
         self.catalogue = None
         self.skus = []
@@ -169,21 +158,18 @@ class Bench:
 
         return timed
 
-    def env(self, cr):
-        # pylint: disable=import-outside-toplevel
-        from odoo import SUPERUSER_ID, api
-
-        return api.Environment(cr, SUPERUSER_ID, {})
-
     # --- the sandbox ---
 
-    def start_sandbox(self):
+    def start_sandbox(self, api_key):
+        """The sandbox in this process (its request handling is timed, see
+        :meth:`instrument`), serving the shop ``SHOP_ID``; its catalogue."""
         # pylint: disable=import-outside-toplevel
         import requests
 
         from sandbox import SandboxServer
 
-        self.sandbox = SandboxServer(API_KEY, shop_id=SHOP_ID, port=0).start()
+        self.sandbox = SandboxServer(api_key, shop_id=SHOP_ID, port=0).start()
+        self.sandbox_url = self.sandbox.url
         self.http = requests.Session()
         self.catalogue = self.control("GET", "catalogue")
         self.skus = sorted(
@@ -192,12 +178,9 @@ class Bench:
             if p["category_code"] in CATEGORIES
         )
 
-    def control(self, method, path, **kwargs):
-        response = self.http.request(
-            method, "%s/_sandbox/%s" % (self.sandbox.url, path), timeout=120, **kwargs
-        )
-        response.raise_for_status()
-        return response.json() if response.content else None
+    def stop_sandbox(self):
+        if self.sandbox is not None:
+            self.sandbox.stop()
 
     def make_specs(self, count):
         """``count`` order specs: 1 to 5 lines, quantities 1 to 3 (seeded)."""
@@ -224,8 +207,10 @@ class Bench:
         return created
 
     def calls(self):
+        """Calls the sandbox received, per operation (read in process, so
+        that no control call adds to the measured serving time)."""
         with self.sandbox.state.lock:
-            return list(self.sandbox.state.calls)
+            return Counter(call["operation"] for call in self.sandbox.state.calls)
 
     # --- Odoo side ---
 
@@ -239,7 +224,7 @@ class Bench:
                 self.catalogue,
                 stock_qty=stock_qty,
                 name="Benchmark shop",
-                api_url=self.sandbox.url,
+                api_url=self.sandbox_url,
                 api_key=API_KEY,
                 shop_id=str(SHOP_ID),
             )
@@ -366,11 +351,11 @@ class Bench:
 
     def measure(self, label, func, *args):
         commits, served, timers = self.commits, self.served, Counter(self.timers)
-        calls_before = len(self.calls())
+        calls_before = self.calls()
         started = time.perf_counter()
         func(*args)
         elapsed = time.perf_counter() - started
-        calls = Counter(call["operation"] for call in self.calls()[calls_before:])
+        calls = self.calls() - calls_before
         self.phases[label] = phase = {
             "seconds": elapsed,
             "commits": self.commits - commits,
@@ -537,7 +522,7 @@ class Bench:
 
     def run(self, profile=False):
         self.instrument()
-        self.start_sandbox()
+        self.start_sandbox(API_KEY)
         try:
             specs = self.make_specs(self.orders)
             halves = [specs[: self.orders // 2], specs[self.orders // 2 :]]
@@ -586,7 +571,7 @@ class Bench:
             if profile or ratio > TARGET:
                 self.profile(min(self.orders, PROFILE_ORDERS))
         finally:
-            self.sandbox.stop()
+            self.stop_sandbox()
         bad = self.log_problems()
         if bad:
             print("%d warning/error lines in the Odoo log, first ones:" % len(bad))
@@ -595,10 +580,6 @@ class Bench:
             print("CHECKS FAILED: %s" % "; ".join(problems))
         print("ratio connector/odoo = %.2f (target <= %.2f)" % (ratio, TARGET))
         return 1 if problems else 0
-
-
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 # === outside Odoo === #

@@ -53,9 +53,11 @@ class Bench(InnerBench):
     # --- set-up ---
 
     def setup_shop(self):
+        # pylint: disable=import-outside-toplevel
+        from sandbox_catalogue import create_purchase_fee_tax
+
         with self.registry.cursor() as cr:
             env = self.env(cr)
-            company = env.company
             env.ref("base.GBP").active = True
             tax_account = env["account.account"].create(
                 {
@@ -64,18 +66,9 @@ class Bench(InnerBench):
                     "account_type": "liability_current",
                 }
             )
-            tax = env["account.tax"].create(
-                {
-                    "name": "20% services (purchase)",
-                    "amount": 20.0,
-                    "type_tax_use": "purchase",
-                    "company_id": company.id,
-                }
+            tax = create_purchase_fee_tax(
+                env, env.company, tax_account, name="20% services (purchase)"
             )
-            env.invalidate_all()
-            tax.repartition_line_ids.filtered(
-                lambda r: r.repartition_type == "tax"
-            ).account_id = tax_account
             backend = env["mirakl.backend"].create(
                 {
                     "name": "Bench shop",

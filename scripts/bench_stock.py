@@ -45,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_env import InnerBench, run_benchmark
+from odoo_env import InnerBench, peak_mb, run_benchmark
 
 API_KEY = "bench-sandbox-key"
 SHOP_ID = 2001
@@ -308,13 +308,6 @@ class Bench(InnerBench):
             print("CHECKS FAILED: %s" % "; ".join(problems))
             return 1
         return 0
-
-
-def peak_mb():
-    # pylint: disable=import-outside-toplevel
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def main(argv=None):

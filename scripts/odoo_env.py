@@ -236,18 +236,19 @@ class InnerBench:
     """The measured half of a benchmark, inside one Odoo process, with the
     Mirakl sandbox in a process of its own (so that the figures are Odoo's
     alone): the registry, a superuser environment, the sandbox's control
-    API and its call log."""
+    API and its call log. Odoo logs at ``log_level`` into ``logfile``."""
 
-    def __init__(self, cfg, db, logfile):
+    def __init__(self, cfg, db, logfile, log_level="warn"):
         # pylint: disable=import-outside-toplevel
         import odoo
 
         sys.path.insert(0, str(REPO_ROOT))
         odoo.tools.config.parse_config(
-            ["-c", cfg, "--log-level=warn", "--logfile", logfile]
+            ["-c", cfg, "--log-level=%s" % log_level, "--logfile", logfile]
         )
         odoo.netsvc.init_logger()
         self.registry = odoo.modules.registry.Registry(db)
+        self.logfile = logfile
         self.sandbox = None
         self.sandbox_url = None
         self.http = None
@@ -289,3 +290,11 @@ class InnerBench:
     def calls(self):
         """Calls the sandbox received, per operation."""
         return Counter(c["operation"] for c in self.control("GET", "calls")["calls"])
+
+
+def peak_mb():
+    """Peak resident memory (RSS) of this process so far, in MB."""
+    # pylint: disable=import-outside-toplevel
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

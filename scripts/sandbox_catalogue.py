@@ -1,7 +1,8 @@
 """Make an Odoo database ready to sell the Mirakl sandbox's catalogue.
 
-Shared by the demo (``scripts/demo.py``) and the benchmark
-(``scripts/bench_orders.py``); runs inside an Odoo environment::
+Shared by the demo (``scripts/demo.py``) and the benchmarks
+(``scripts/bench_orders.py``, ``scripts/bench_payouts.py``); runs inside an
+Odoo environment::
 
     catalogue = json.load(urlopen(sandbox_url + "/_sandbox/catalogue"))
     backend = setup_sandbox_shop(env, catalogue, api_url=sandbox_url,
@@ -373,6 +374,26 @@ def _offers(env, backend, products):
     )
 
 
+def create_purchase_fee_tax(env, company, account, name="UK VAT 20% (purchases)"):
+    """A 20 % purchase tax of ``company`` booking its VAT on ``account``: the
+    VAT the marketplace charges on its fees (``fee_tax`` of
+    ``_mirakl_setup_finance``)."""
+    tax = env["account.tax"].create(
+        {
+            "name": name,
+            "amount": 20.0,
+            "amount_type": "percent",
+            "type_tax_use": "purchase",
+            "company_id": company.id,
+        }
+    )
+    env.invalidate_all()
+    tax.repartition_line_ids.filtered(
+        lambda r: r.repartition_type == "tax"
+    ).account_id = account
+    return tax
+
+
 def book_first_payout(env, backend, control_url, orders=2):
     """Demo: deliver ``orders`` released Mirakl orders (invoiced at once),
     confirm their shipment to Mirakl, close a billing cycle on the sandbox and
@@ -388,19 +409,7 @@ def book_first_payout(env, backend, control_url, orders=2):
         account = template.invoice_repartition_line_ids.filtered(
             lambda r: r.repartition_type == "tax"
         ).account_id
-        tax = env["account.tax"].create(
-            {
-                "name": "UK VAT 20% (purchases)",
-                "amount": 20.0,
-                "amount_type": "percent",
-                "type_tax_use": "purchase",
-                "company_id": company.id,
-            }
-        )
-        env.invalidate_all()
-        tax.repartition_line_ids.filtered(
-            lambda r: r.repartition_type == "tax"
-        ).account_id = account
+        tax = create_purchase_fee_tax(env, company, account)
     backend._mirakl_setup_finance(fee_tax=tax)
     backend.settlement_auto_post = True
     backend._mirakl_import_orders()  # paid orders are released
