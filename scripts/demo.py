@@ -2,7 +2,11 @@
 """The demo command: Odoo with a Mirakl shop connected to the embedded sandbox.
 
     python3 scripts/demo.py [--db mirakl_demo] [--http-port 8069]
-                            [--sandbox-port 8070] [--orders 12]
+                            [--sandbox-port 8070] [--orders 12] [--no-serve]
+                            [--odoo-source PATH_OR_URL]
+
+0. when this Python cannot import Odoo 18.0, builds (once) the project's local
+   environment in .venv/ and runs on it (see scripts/setup.py);
 
 1. creates a fresh database (dropping an older one of the same name) and
    installs mirakl_connector;
@@ -24,11 +28,15 @@
    confirmed shipped to Mirakl, a billing cycle is closed on the sandbox and
    the payout run books and posts its settlement entry: the invoices show
    paid and the payout waits on the in-transit account.
+
+With ``--no-serve`` it does all of that, checks that Odoo serves its login
+page on the port, stops, prints the summary and exits 0 (CI runs it so).
 """
 # pylint: disable=print-used
 
 import argparse
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -39,14 +47,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from local_env import reexec_if_needed
 from odoo_env import (
     MODULE,
     REPO_ROOT,
     EnvironmentProblem,
     OdooRun,
-    odoo_python_check,
 )
 
+ERROR_LINE = r"^\S+ \S+ \d+ (ERROR|CRITICAL) "
 DEMO_KEY = "demo-sandbox-key"
 DEMO_SHOP_ID = 2001
 
@@ -109,6 +118,47 @@ def wait_for_sandbox(url, timeout=20):
     raise EnvironmentProblem("the Mirakl sandbox did not start on %s" % url)
 
 
+def check_serving(run, db, port, timeout=120):
+    """Start Odoo's server on the demo database, wait for its login page, stop
+    it; fail on an ERROR line in its log. Returns what was seen."""
+    url = "http://127.0.0.1:%d/web/login" % port
+    log_path = run.tmp / "serve.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        server = subprocess.Popen(
+            run.odoo_cmd("-d", db, "--max-cron-threads=0"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    status, body = response.status, response.read()
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.5)
+        else:
+            status = None
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=60)
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    errors = [line for line in text.splitlines() if re.match(ERROR_LINE, line)]
+    if server.returncode not in (0, -signal.SIGINT) or errors or status != 200:
+        print(text[-5000:], file=sys.stderr)
+        raise EnvironmentProblem(
+            "Odoo did not serve %s cleanly (HTTP %s, %d error lines)"
+            % (url, status, len(errors))
+        )
+    if b"oe_login_form" not in body:
+        raise EnvironmentProblem("%s answered without Odoo's login form" % url)
+    return "served %s (HTTP 200, login form)" % url.replace("127.0.0.1", "localhost")
+
+
 def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
@@ -120,24 +170,36 @@ def main(argv=None):
     parser.add_argument("--http-port", type=int, default=8069)
     parser.add_argument("--sandbox-port", type=int, default=8070)
     parser.add_argument("--orders", type=int, default=12)
+    parser.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="set everything up, check that Odoo serves, print the summary and "
+        "exit instead of serving until Ctrl-C",
+    )
+    parser.add_argument(
+        "--odoo-source",
+        help="where to take Odoo 18.0 from when this Python cannot import it "
+        "(see scripts/setup.py)",
+    )
     args = parser.parse_args(argv)
-    try:
-        odoo_python_check()
-    except EnvironmentProblem as exc:
-        print("scripts/demo.py: %s" % exc, file=sys.stderr)
-        return 2
+    reexec_if_needed(
+        __file__, sys.argv[1:] if argv is None else list(argv), args.odoo_source
+    )
+    started = time.monotonic()
     run = OdooRun(
         args.db,
         http_port=args.http_port,
         extra_options={"max_cron_threads": "1", "http_interface": "127.0.0.1"},
     )
-    sandbox = None
+    sandbox = sandbox_log = None
     try:
         print("1/4 creating database %s and installing %s..." % (args.db, MODULE))
         run.drop_db()
         run.run_odoo_checked(["-d", args.db, "-i", MODULE], "install")
 
         sandbox_url = "http://127.0.0.1:%d" % args.sandbox_port
+        if args.no_serve:
+            sandbox_log = open(run.tmp / "sandbox.log", "w", encoding="utf-8")  # noqa: SIM115
         print("2/4 starting the Mirakl sandbox on %s..." % sandbox_url)
         sandbox = subprocess.Popen(
             [
@@ -154,6 +216,10 @@ def main(argv=None):
                 str(args.orders),
             ],
             cwd=str(REPO_ROOT),
+            # Served, the demo shows Mirakl's calls as they come; checked
+            # (--no-serve), they go to a log.
+            stdout=sandbox_log,
+            stderr=subprocess.STDOUT if sandbox_log else None,
         )
         wait_for_sandbox(sandbox_url)
 
@@ -182,19 +248,35 @@ def main(argv=None):
             raise EnvironmentProblem("could not create the demo shop (see above)")
         outcome = json.loads(setup.stdout.strip().splitlines()[-1])
         result = outcome["connection"]
-        print("    Test connection: %s: %s" % (result["type"], result["message"]))
         if result["type"] != "success":
-            raise EnvironmentProblem("the demo shop could not connect to the sandbox")
+            raise EnvironmentProblem(
+                "the demo shop could not connect to the sandbox: %s" % result["message"]
+            )
         stats = outcome["stats"]
-        print("    First order import: %s." % stats["text"])
-        print("    First stock push: %s" % stats["stock"])
-        print("    First payout: %s" % stats["payout"])
         if stats["error"] or stats["failed"]:
             print(
                 "    Some orders were not imported: see Mirakl > Sync issues.",
                 file=sys.stderr,
             )
-
+        summary = [
+            "  Test connection: %s" % result["message"],
+            "  First order import: %s." % stats["text"],
+            "  First stock push: %s" % stats["stock"],
+            "  First payout: %s" % stats["payout"],
+        ]
+        if args.no_serve:
+            print(
+                "4/4 checking that Odoo serves http://localhost:%d..." % args.http_port
+            )
+            summary.append("  Odoo: %s" % check_serving(run, args.db, args.http_port))
+            print(
+                "Demo ready in %.0f s (--no-serve: Odoo and the sandbox stopped; the "
+                "database %s is kept):" % (time.monotonic() - started, args.db)
+            )
+            print("\n".join(summary))
+            return 0
+        print("Demo ready in %.0f s:" % (time.monotonic() - started))
+        print("\n".join(summary))
         print(
             "4/4 serving Odoo on http://localhost:%d (login admin, password admin);"
             " the shop's cron imports orders every minute and confirms the paid"
@@ -216,6 +298,8 @@ def main(argv=None):
         if sandbox and sandbox.poll() is None:
             sandbox.terminate()
             sandbox.wait(timeout=10)
+        if sandbox_log:
+            sandbox_log.close()
         run.cleanup()
 
 

@@ -4,7 +4,10 @@ Odoo is found the way any Odoo installation is found: ``import odoo`` must work
 (an installed package, or a ``.pth`` file pointing at a source tree), and the
 standard configuration file (``$ODOO_RC``, else ``~/.odoorc``, else
 ``~/.openerp_serverrc``) gives the database connection and the addons path.
-Nothing here installs or downloads Odoo.
+When the running Python cannot import Odoo 18.0, the commands call
+``local_env.reexec_if_needed``: they build (once) the project's own
+environment in ``.venv/`` and run again on its Python, whose configuration
+file is ``.venv/odoo.conf``.
 
 The checkout may sit in a folder of any name: the commands expose it to Odoo as
 ``mirakl_connector`` through a symlink in a temporary addons folder, so the
@@ -21,6 +24,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import local_env
+
 MODULE = "mirakl_connector"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE_MODULES = "sale_stock,stock_delivery,account"
@@ -33,31 +38,14 @@ class EnvironmentProblem(Exception):
     """The machine lacks something the commands need (Odoo, PostgreSQL...)."""
 
 
-def odoo_python_check():
-    """Fail with a one-line explanation when Odoo is not importable."""
-    probe = subprocess.run(
-        [sys.executable, "-c", "import odoo.release as r; print(r.major_version)"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        raise EnvironmentProblem(
-            "Odoo is not importable by %s: install Odoo 18.0 (package or source "
-            "tree on the Python path) and retry." % sys.executable
-        )
-    version = probe.stdout.strip()
-    if version != "18.0":
-        raise EnvironmentProblem(
-            "Odoo %s found, but mirakl_connector needs Odoo 18.0." % version
-        )
-
-
 def user_config_path():
-    """The standard Odoo configuration file of this user (may not exist)."""
+    """The standard Odoo configuration file of this user (may not exist), or
+    the local environment's own when running on its Python."""
     for var in ("ODOO_RC", "OPENERP_SERVER"):
         if os.environ.get(var):
             return Path(os.environ[var]).expanduser()
+    if local_env.in_local_env():
+        return local_env.CONFIG_PATH
     rc = Path("~/.odoorc").expanduser()
     legacy = Path("~/.openerp_serverrc").expanduser()
     if not rc.exists() and legacy.exists():
@@ -207,11 +195,7 @@ def run_benchmark(script, db, keep_db, args):
     Python process (the measured run), then the database dropped unless
     ``keep_db``. Returns the exit code (2: the environment is not usable)."""
     name = "scripts/%s" % Path(script).name
-    try:
-        odoo_python_check()
-    except EnvironmentProblem as exc:
-        print("%s: %s" % (name, exc), file=sys.stderr)
-        return 2
+    local_env.reexec_if_needed(script, sys.argv[1:])
     run = OdooRun(db)
     try:
         print("creating database %s and installing %s..." % (db, MODULE))

@@ -13,8 +13,12 @@
    example ``-k sandbox`` or a test file path);
 4. drops the database (unless --keep-db).
 
+When this Python cannot import Odoo 18.0, the command first builds (once)
+the project's own environment in .venv/ and runs on it (scripts/setup.py;
+``--odoo-source`` or ODOO_SOURCE says where Odoo comes from).
+
 Exit status is pytest's, or non-zero with a one-line reason when Odoo or
-PostgreSQL is missing.
+PostgreSQL cannot be set up.
 """
 
 import argparse
@@ -28,11 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from local_env import reexec_if_needed
 from odoo_env import (
     MODULE,
     EnvironmentProblem,
     OdooRun,
-    odoo_python_check,
 )
 
 # Installed next to the module for its tests only: the UK chart of accounts
@@ -101,12 +105,16 @@ def main(argv=None):
         action="store_true",
         help="with --reuse-db: skip the upgrade, only run pytest (quick loop)",
     )
+    parser.add_argument(
+        "--odoo-source",
+        help="where to take Odoo 18.0 from when this Python cannot import it "
+        "(see scripts/setup.py; default $ODOO_SOURCE, else Odoo's nightly archive)",
+    )
     args, pytest_args = parser.parse_known_args(argv)
-    try:
-        odoo_python_check()
-    except EnvironmentProblem as exc:
-        print("scripts/test.py: %s" % exc, file=sys.stderr)
-        return 2
+    reexec_if_needed(
+        __file__, sys.argv[1:] if argv is None else list(argv), args.odoo_source
+    )
+    command_started = time.monotonic()
     db_name = args.db or "mirakl_test_%d_%d" % (os.getpid(), int(time.time()))
     run = OdooRun(db_name, http_port=free_port())
     keep = args.keep_db or args.reuse_db
@@ -155,6 +163,14 @@ def main(argv=None):
             filter(None, [str(Path(__file__).resolve().parent), env.get("PYTHONPATH")])
         )
         proc = subprocess.run(cmd, cwd=str(run.addons_dir), env=env, check=False)
+        print(
+            "scripts/test.py: %s in %.0f s (%s)"
+            % (
+                "passed" if proc.returncode == 0 else "FAILED",
+                time.monotonic() - command_started,
+                sys.executable,
+            )
+        )
         return proc.returncode
     except EnvironmentProblem as exc:
         print("scripts/test.py: %s" % exc, file=sys.stderr)
