@@ -17,6 +17,12 @@ Retry policy (at most ``max_retries`` retries per call):
 * failures before anything was sent (refused, DNS, connect timeout): retried.
 * anything else (TLS, 4xx, answers that are not Mirakl's): never retried.
 
+Time budget: a client given a ``deadline`` (a ``time.monotonic()`` value)
+starts no attempt after it (:class:`.MiraklDeadlineError`), shortens each
+attempt's timeouts to end by it, and does not wait for a retry that would
+start after it. A scheduled job gives its deadline so that Mirakl's waits
+(``Retry-After``, slow answers, retries) never outlast the job's own limit.
+
 Writes, and whether a 5xx or a lost answer is retried (``idempotent``)::
 
     OR04  update_seller_references  yes  the same reference again changes nothing
@@ -79,6 +85,7 @@ from .exceptions import (
     MiraklAuthError,
     MiraklConfigError,
     MiraklConnectionError,
+    MiraklDeadlineError,
     MiraklNotFoundError,
     MiraklProtocolError,
     MiraklRateLimitError,
@@ -139,6 +146,8 @@ class MiraklClient:
     :param retry_after_max: longest ``Retry-After`` the client waits for
     :param user_agent: ``User-Agent`` header
     :param sleep: callable used for every wait (injectable for tests)
+    :param deadline: ``time.monotonic()`` value by which every call must be
+        over (see the module docstring); ``None``: no time budget
     :raises MiraklConfigError: bad base URL or empty API key
     """
 
@@ -156,6 +165,7 @@ class MiraklClient:
         retry_after_max=const.RETRY_AFTER_MAX,
         user_agent=const.USER_AGENT,
         sleep=time.sleep,
+        deadline=None,
     ):
         self._api_key = _check_api_key(api_key)
         self.base_url = normalise_base_url(base_url, self._api_key)
@@ -166,6 +176,7 @@ class MiraklClient:
         self.backoff_max = backoff_max
         self.retry_after_max = retry_after_max
         self._sleep = sleep
+        self.deadline = deadline
         self.session = requests.Session()
         self.session.headers.update(
             {
@@ -258,8 +269,11 @@ class MiraklClient:
             )
         retries = 0
         while True:
+            timeout = self._attempt_timeout(call)
             started = time.monotonic()
-            response, error, safe = self._attempt(call)
+            response, error, safe = self._attempt(call, timeout)
+            if isinstance(error, MiraklTimeoutError) and timeout != self.timeout:
+                error = self._deadline_error(call, "no answer by the deadline")
             delay = None if error is None else self._retry_delay(error, retries, safe)
             self._log_attempt(call, response, error, started, retries, delay)
             if delay is None:
@@ -1169,7 +1183,35 @@ class MiraklClient:
 
     # === ONE ATTEMPT === #
 
-    def _send(self, call):
+    def _time_left(self):
+        """Seconds left before the deadline, or ``None`` without one."""
+        if self.deadline is None:
+            return None
+        return self.deadline - time.monotonic()
+
+    def _attempt_timeout(self, call):
+        """``(connect, read)`` timeouts of the next attempt, ending by the
+        deadline.
+
+        :raises MiraklDeadlineError: the deadline has passed (nothing is sent)
+        """
+        left = self._time_left()
+        if left is None or left >= max(self.timeout):
+            return self.timeout
+        if left <= 0:
+            raise self._deadline_error(call, "not sent: the deadline has passed")
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
+
+    def _deadline_error(self, call, text):
+        return MiraklDeadlineError(
+            "%s (the caller's time budget is spent)" % text,
+            operation=call.operation,
+            method=call.method,
+            path=call.path,
+            request_excerpt=self._request_excerpt(call),
+        )
+
+    def _send(self, call, timeout=None):
         """Make one HTTP attempt; return the response or raise requests' error."""
         headers = {}
         if call.body is not None:
@@ -1182,19 +1224,19 @@ class MiraklClient:
             params=call.query,
             data=call.body,
             headers=headers,
-            timeout=self.timeout,
+            timeout=timeout or self.timeout,
             allow_redirects=False,
         )
 
-    def _attempt(self, call):
-        """Make one attempt and classify it.
+    def _attempt(self, call, timeout=None):
+        """Make one attempt (within ``timeout``) and classify it.
 
         :return: ``(response, error, safe)``: the response (``None`` when none
             came), the error it amounts to (``None`` on success), and whether
             repeating the call is safe
         """
         try:
-            response = self._send(call)
+            response = self._send(call, timeout)
         except requests.RequestException as exc:
             safe = call.idempotent or _failed_before_sending(exc)
             return None, self._error_for_transport(call, exc), safe
@@ -1277,15 +1319,22 @@ class MiraklClient:
         """
         if retries >= self.max_retries or not error.transient or not safe:
             return None
+        if isinstance(error, MiraklDeadlineError):
+            return None
         if (error.status or 0) >= 500 and error.status not in const.RETRYABLE_STATUSES:
             return None
         if error.retry_after is not None:
-            if error.retry_after > self.retry_after_max:
+            delay = error.retry_after
+            if delay > self.retry_after_max:
                 return None
-            return error.retry_after
-        return random.uniform(
-            0.0, min(self.backoff_max, self.backoff_base * 2**retries)
-        )
+        else:
+            delay = random.uniform(
+                0.0, min(self.backoff_max, self.backoff_base * 2**retries)
+            )
+        left = self._time_left()
+        if left is not None and delay >= left:
+            return None  # the retry would start after the deadline
+        return delay
 
     def _log_attempt(self, call, response, error, started, retries, delay):
         """Log the one INFO line of an attempt (never headers nor payloads)."""

@@ -7,6 +7,7 @@ One hierarchy, rooted at :class:`MiraklError`::
     ├── MiraklTransientError         -           yes  a later retry may succeed
     │   ├── MiraklConnectionError    connection  yes  unreachable, DNS, refused, dropped
     │   │   └── MiraklTimeoutError   timeout     yes  connect or read timeout
+    │   ├── MiraklDeadlineError      budget      yes  the caller's time budget is spent
     │   ├── MiraklRateLimitError     rate_limit  yes  429 after the retries
     │   └── MiraklServerError        server      yes  5xx after the retries
     ├── MiraklTLSError               tls         no   certificate / handshake failure
@@ -104,6 +105,17 @@ class MiraklTimeoutError(MiraklConnectionError):
     """The connection or the answer took longer than the configured timeout."""
 
     category = "timeout"
+
+
+class MiraklDeadlineError(MiraklTransientError):
+    """The caller's time budget (the client's ``deadline``) is spent.
+
+    Raised instead of starting an attempt after the deadline, and instead of
+    a timeout when an attempt was cut short to end by the deadline (the call
+    may then have been applied, like any call whose answer was lost).
+    """
+
+    category = "budget"
 
 
 class MiraklRateLimitError(MiraklTransientError):

@@ -14,6 +14,12 @@ line's ``quantity``, ``price`` and taxes are read as *ordered* and the
 cancellations are subtracted; ``cancellations_included=True`` reads them as
 already net of cancellations.
 
+Texts: every text is stripped of control characters (NUL included, which
+PostgreSQL cannot store) and cut to ``TEXT_MAX`` characters; ``Order.notes``
+says which fields were cleaned so the order can carry a warning. Ids (order
+and line ids) are never altered: one that is not a clean, short text makes
+the order unreadable, as does a line id that appears twice in one order.
+
 Refunds: each line's ``refunds[]`` is read into ``Refund`` objects (amounts in
 the order's tax mode, as OR11 shows them). They are part of the raw order, so
 of its digest: a refund created or moving to ``REFUNDED`` changes the digest
@@ -22,6 +28,8 @@ and sends the order down the update path.
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -43,6 +51,32 @@ RELEASED_STATES = frozenset(
 CLOSED_STATES = frozenset(("REFUSED", "CANCELED"))
 # Refund state once paid back to the customer (created: WAITING_REFUND).
 REFUNDED = "REFUNDED"
+# Every order_state the connector knows (Mirakl's documented enum, with its
+# deprecated values and INCIDENT_OPEN); any other is held for a person.
+KNOWN_ORDER_STATES = frozenset(
+    (
+        "STAGING",
+        WAITING_ACCEPTANCE,
+        "WAITING_DEBIT",
+        "WAITING_DEBIT_PAYMENT",
+        "SHIPPING",
+        "SHIPPED",
+        "TO_COLLECT",
+        "RECEIVED",
+        "CLOSED",
+        "REFUSED",
+        "CANCELED",
+        "INCIDENT_OPEN",
+        "WAITING_REFUND",
+        "WAITING_REFUND_PAYMENT",
+    )
+)
+# Longest text kept from a Mirakl field (names, addresses, labels, codes);
+# longest id (order, line) accepted as it is.
+TEXT_MAX = 255
+ID_MAX = 100
+# Control characters (C0 but tab and line breaks, DEL, C1): never stored.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class MiraklPayloadError(ValueError):
@@ -56,9 +90,12 @@ def to_decimal(value, what="amount"):
     if isinstance(value, bool):
         raise MiraklPayloadError("%s is not a number: %r" % (what, value))
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
         raise MiraklPayloadError("%s is not a number: %r" % (what, value)) from exc
+    if not number.is_finite():
+        raise MiraklPayloadError("%s is not a finite number: %r" % (what, value))
+    return number
 
 
 def money(value, what="amount"):
@@ -250,6 +287,7 @@ class Order:
     shipping_deadline: datetime = None
     payment_workflow: str = None
     total_price: Decimal = None
+    notes: list = field(default_factory=list)  # texts cleaned while reading
     raw: dict = None
     raw_json: str = None  # the raw order, canonical JSON text
     digest: str = None  # its SHA-1: equal digests mean nothing changed
@@ -290,11 +328,39 @@ class Order:
         return total
 
 
-def _text(value):
+def _text(value, what=None, notes=None):
+    """A clean, stripped text (None when empty): control characters removed,
+    cut to ``TEXT_MAX``; what was changed is added to ``notes``."""
     if value is None:
         return None
-    value = str(value).strip()
-    return value or None
+    text = str(value).strip()
+    clean = CONTROL_CHARACTERS.sub("", text)
+    if clean != text and notes is not None:
+        notes.append("%s: control characters removed" % what)
+    if len(clean) > TEXT_MAX:
+        if notes is not None:
+            notes.append("%s: %d characters, cut to %d" % (what, len(clean), TEXT_MAX))
+        clean = clean[:TEXT_MAX]
+    return clean.strip() or None
+
+
+def _id(value, what):
+    """An id as Mirakl sent it (None when empty); one with control characters
+    or longer than ``ID_MAX`` cannot be used.
+
+    :raises MiraklPayloadError: an unusable id (the message shows it cleaned)
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if CONTROL_CHARACTERS.search(text) or len(text) > ID_MAX:
+        raise MiraklPayloadError(
+            "%s %r is not a usable id (control characters, or longer than %d "
+            "characters)" % (what, (_text(text) or "")[:40], ID_MAX)
+        )
+    return text
 
 
 def _taxes(raw_taxes, what):
@@ -317,12 +383,12 @@ def _sum_by_code(items):
     return sums
 
 
-def parse_address(raw):
+def parse_address(raw, what="address", notes=None):
     if not isinstance(raw, dict):
         return None
     return Address(
         **{
-            name: _text(raw.get(name))
+            name: _text(raw.get(name), "%s %s" % (what, name), notes)
             for name in Address.__dataclass_fields__
             if name in raw
         }
@@ -340,7 +406,7 @@ def _whole_quantity(quantity, what):
     """A JSON quantity as an int; it must be a whole number, at least 0."""
     if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
         raise MiraklPayloadError("%s: quantity %r is not a number" % (what, quantity))
-    if quantity != int(quantity) or quantity < 0:
+    if not math.isfinite(quantity) or quantity != int(quantity) or quantity < 0:
         raise MiraklPayloadError(
             "%s: quantity %r is not a whole number" % (what, quantity)
         )
@@ -392,10 +458,10 @@ def parse_refunds(raw, what):
     return [parse_refund(item, what) for item in refunds]
 
 
-def parse_line(raw, order_id, cancellations_included=False):
+def parse_line(raw, order_id, cancellations_included=False, notes=None):
     if not isinstance(raw, dict):
         raise MiraklPayloadError("order %s: an order line is not an object" % order_id)
-    line_id = _text(raw.get("order_line_id"))
+    line_id = _id(raw.get("order_line_id"), "order %s: order line id" % order_id)
     if not line_id:
         raise MiraklPayloadError("order %s: an order line has no id" % order_id)
     what = "line %s" % line_id
@@ -420,9 +486,11 @@ def parse_line(raw, order_id, cancellations_included=False):
     line = Line(
         line_id=line_id,
         index=raw.get("order_line_index") or 0,
-        state=_text(raw.get("order_line_state")) or "",
-        sku=_text(raw.get("offer_sku")),
-        title=_text(raw.get("product_title")) or _text(raw.get("offer_sku")) or line_id,
+        state=_text(raw.get("order_line_state"), what + " state", notes) or "",
+        sku=_text(raw.get("offer_sku"), what + " offer_sku", notes),
+        title=_text(raw.get("product_title"), what + " product_title", notes)
+        or _text(raw.get("offer_sku"))
+        or line_id,
         quantity=quantity,
         price_unit=price_unit,
         price=price,
@@ -437,7 +505,9 @@ def parse_line(raw, order_id, cancellations_included=False):
         if total_commission is not None
         else fee + vat,
         reason_code=_text(raw.get("order_line_state_reason_code")),
-        reason_label=_text(raw.get("order_line_state_reason_label")),
+        reason_label=_text(
+            raw.get("order_line_state_reason_label"), what + " reason", notes
+        ),
         refunds=parse_refunds(raw, what),
     )
     if not cancellations_included:
@@ -470,7 +540,7 @@ def parse_order(raw, cancellations_included=False):
     """
     if not isinstance(raw, dict):
         raise MiraklPayloadError("an order is not a JSON object")
-    order_id = _text(raw.get("order_id"))
+    order_id = _id(raw.get("order_id"), "order_id")
     if not order_id:
         raise MiraklPayloadError("an order has no order_id")
     created = parse_datetime(raw.get("created_date"))
@@ -484,7 +554,17 @@ def parse_order(raw, cancellations_included=False):
     references = (
         raw.get("references") if isinstance(raw.get("references"), dict) else {}
     )
-    lines = [parse_line(line, order_id, cancellations_included) for line in lines_raw]
+    notes = []
+    lines = [
+        parse_line(line, order_id, cancellations_included, notes) for line in lines_raw
+    ]
+    seen = set()
+    for line in lines:
+        if line.line_id in seen:
+            raise MiraklPayloadError(
+                "order %s: order line %s appears twice" % (order_id, line.line_id)
+            )
+        seen.add(line.line_id)
     raw_json = json.dumps(raw, sort_keys=True, default=str)
     lines.sort(key=lambda line: (line.index or 0, line.line_id))
     tax_mode = _text(raw.get("order_tax_mode")) or TAX_INCLUDED
@@ -494,35 +574,92 @@ def parse_order(raw, cancellations_included=False):
         )
     return Order(
         order_id=order_id,
-        commercial_id=_text(raw.get("commercial_id")) or order_id,
-        state=_text(raw.get("order_state")) or "",
+        commercial_id=_text(raw.get("commercial_id"), "commercial_id", notes)
+        or order_id,
+        state=_text(raw.get("order_state"), "order_state", notes) or "",
         created=created,
         last_updated=updated,
         currency=(_text(raw.get("currency_iso_code")) or "").upper(),
         tax_mode=tax_mode,
-        shipping_type_code=_text(raw.get("shipping_type_code")),
-        shipping_type_label=_text(raw.get("shipping_type_label")),
+        shipping_type_code=_text(
+            raw.get("shipping_type_code"), "shipping_type_code", notes
+        ),
+        shipping_type_label=_text(
+            raw.get("shipping_type_label"), "shipping_type_label", notes
+        ),
         lines=lines,
-        customer_id=_text(customer.get("customer_id")),
-        customer_firstname=_text(customer.get("firstname")),
-        customer_lastname=_text(customer.get("lastname")),
-        customer_civility=_text(customer.get("civility")),
-        customer_locale=_text(customer.get("locale")),
-        billing_address=parse_address(customer.get("billing_address")),
-        shipping_address=parse_address(customer.get("shipping_address")),
-        reference_for_customer=_text(references.get("order_reference_for_customer")),
+        customer_id=_text(customer.get("customer_id"), "customer_id", notes),
+        customer_firstname=_text(
+            customer.get("firstname"), "customer firstname", notes
+        ),
+        customer_lastname=_text(customer.get("lastname"), "customer lastname", notes),
+        customer_civility=_text(customer.get("civility"), "customer civility", notes),
+        customer_locale=_text(customer.get("locale"), "customer locale", notes),
+        billing_address=parse_address(
+            customer.get("billing_address"), "billing address", notes
+        ),
+        shipping_address=parse_address(
+            customer.get("shipping_address"), "shipping address", notes
+        ),
+        reference_for_customer=_text(
+            references.get("order_reference_for_customer"), "reference", notes
+        ),
         reference_for_seller=_text(references.get("order_reference_for_seller")),
         state_reason_code=_text(raw.get("order_state_reason_code")),
-        state_reason_label=_text(raw.get("order_state_reason_label")),
+        state_reason_label=_text(
+            raw.get("order_state_reason_label"), "order_state_reason_label", notes
+        ),
         acceptance_decision_date=parse_datetime(raw.get("acceptance_decision_date")),
         customer_debited_date=parse_datetime(raw.get("customer_debited_date")),
         shipping_deadline=parse_datetime(raw.get("shipping_deadline")),
         payment_workflow=_text(raw.get("payment_workflow")),
-        total_price=to_decimal(raw.get("total_price")),
+        total_price=to_decimal(raw.get("total_price"), "total_price"),
+        notes=notes,
         raw=raw,
         raw_json=raw_json,
         digest=hashlib.sha1(raw_json.encode()).hexdigest(),
     )
+
+
+def value_problems(order, max_line_quantity, max_total):
+    """What is absurd in an order's quantities and amounts (texts).
+
+    A line quantity above ``max_line_quantity``, a negative price, shipping
+    or tax, or a total (Mirakl's ``total_price`` or the sum of the lines)
+    above ``max_total`` in the order's currency. Such an order is held before
+    acceptance, so that the seller can still refuse it.
+    """
+    problems = []
+    for line in order.lines:
+        if line.quantity > max_line_quantity:
+            problems.append(
+                "line %s: quantity %s is above the shop's limit of %s"
+                % (line.line_id, line.quantity, max_line_quantity)
+            )
+        amounts = [
+            ("price_unit", line.price_unit),
+            ("price", line.price),
+            ("shipping_price", line.shipping_price),
+            ("total_price", line.total_price),
+        ]
+        amounts += [("tax %s" % t.code, t.amount) for t in line.taxes]
+        amounts += [("shipping tax %s" % t.code, t.amount) for t in line.shipping_taxes]
+        for name, amount in amounts:
+            if amount is not None and amount < 0:
+                problems.append(
+                    "line %s: negative %s (%s)" % (line.line_id, name, amount)
+                )
+    totals = [order.expected_amount_total()]
+    if order.total_price is not None:
+        if order.total_price < 0:
+            problems.append("negative total_price (%s)" % order.total_price)
+        totals.append(order.total_price)
+    if max(totals) > max_total:
+        problems.append(
+            "total %s %s is above the shop's limit of %s"
+            % (max(totals), order.currency or "", max_total)
+        )
+    return problems
 
 
 def acceptance_deadline(order, window_hours):

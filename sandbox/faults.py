@@ -6,8 +6,10 @@ A fault is registered through ``POST /_sandbox/faults`` with:
   ``"401"`` (refused as unauthorised whatever the key), ``"slow"`` (sleep
   ``delay`` seconds, default 1, then answer normally), ``"malformed"`` (200
   with a body that is not valid JSON), ``"html"`` (200 ``text/html`` page that
-  is not Mirakl, like a proxy's maintenance page) or ``"drop"`` (close the
-  connection without any response);
+  is not Mirakl, like a proxy's maintenance page), ``"drop"`` (close the
+  connection without any response) or ``"drop_after"`` (carry the call out,
+  then close the connection without answering: the write is applied but its
+  answer is lost, as when a network or proxy fails on the way back);
 * what it matches: ``operation`` (endpoint code such as ``"OR11"``) and/or
   ``method`` and ``path`` (a regular expression searched in the URL path);
   nothing at all matches every /api/ call;
@@ -26,7 +28,17 @@ import math
 import random
 import re
 
-FAULT_KINDS = ("429", "500", "503", "401", "slow", "malformed", "drop", "html")
+FAULT_KINDS = (
+    "429",
+    "500",
+    "503",
+    "401",
+    "slow",
+    "malformed",
+    "drop",
+    "drop_after",
+    "html",
+)
 RETRY_AFTER_KINDS = ("429", "503")
 DEFAULT_SLOW_DELAY = 1.0
 _SPEC_KEYS = frozenset(

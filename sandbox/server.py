@@ -19,7 +19,8 @@ Every /api/ call goes through, in this order:
    else null; a ``multipart/form-data`` body is summed up as ``{"multipart":
    [{"name", "filename", "content_type", "size" (bytes), "lines", "head"
    (its first 5 lines, 200 characters each at most)}]}``), "status" (null
-   when the connection was dropped), "fault"}``;
+   when the connection was dropped), "fault", and for ``drop_after``
+   "applied_status" (the status the lost answer had)}``;
 2. fault injection (``faults``), before anything else is checked;
 3. authentication: the ``Authorization`` header must be the raw API key (no
    ``Bearer``), else 401;
@@ -250,13 +251,18 @@ class _Handler(BaseHTTPRequestHandler):
             )
             fault = state.faults.take(call["operation"], self.command, path)
             call["fault"] = fault.kind if fault else None
-        if fault is not None and fault.kind != "slow":
+        if fault is not None and fault.kind not in ("slow", "drop_after"):
             response = _fault_response(fault)
         else:
-            if fault is not None:
+            if fault is not None and fault.kind == "slow":
                 time.sleep(fault.delay)
             request = self._request(path, params, query, body)
             response = self._api_response(sandbox, route, route_error, request, auth)
+            if fault is not None and fault.kind == "drop_after":
+                with state.lock:
+                    call["status"] = None
+                    call["applied_status"] = response.status
+                return None, fault  # carried out, answer lost
         with state.lock:
             call["status"] = response.status if response else None
         return response, fault

@@ -19,6 +19,7 @@ from ..lib import (
     MiraklClient,
     MiraklConfigError,
     MiraklConnectionError,
+    MiraklDeadlineError,
     MiraklError,
     MiraklNotFoundError,
     MiraklProtocolError,
@@ -336,6 +337,32 @@ class TestClientRetries(ClientCase):
             client.get_account()
         self.assertEqual(self.sleeps.waits, [0.0, 0.0])
         self.assertEqual(len(self.control.calls(operation="A01")), 3)
+
+    def test_deadline_bounds_waits_and_timeouts(self):
+        """A client with a deadline never outlasts it, whatever Mirakl does."""
+        # A Retry-After ending after the deadline is not waited for.
+        client = self.client(deadline=time.monotonic() + 2)
+        self.control.fault("429", operation="A01", count=1, retry_after=30)
+        with self.assertRaises(MiraklRateLimitError):
+            client.get_account()
+        self.assertEqual(self.sleeps.waits, [])
+        # A slow answer is cut at the deadline: a budget error, not a timeout.
+        client = self.client(read_timeout=30, deadline=time.monotonic() + 1)
+        self.control.fault("slow", operation="A01", count=1, delay=3)
+        started = time.monotonic()
+        with self.assertRaises(MiraklDeadlineError) as caught:
+            client.get_account()
+        self.assertLess(time.monotonic() - started, 2)
+        self.assertEqual(caught.exception.category, "budget")
+        self.assertTrue(caught.exception.transient)
+        # Past the deadline nothing is sent at all.
+        self.control.clear_calls()
+        with self.assertRaises(MiraklDeadlineError):
+            client.get_account()
+        self.assertEqual(self.control.calls(operation="A01"), [])
+        # Time left: calls go through as usual.
+        client = self.client(deadline=time.monotonic() + 60)
+        self.assertEqual(client.get_account()["shop_id"], SHOP_ID)
 
     def test_503_honours_retry_after(self):
         client = self.client()

@@ -102,6 +102,19 @@ class TestOrderMapper(BaseCase):
             "has no id": lambda raw: raw["order_lines"][0].pop("order_line_id"),
             "unknown order_tax_mode": lambda raw: raw.update(order_tax_mode="GROSS"),
             "not an ISO-8601": lambda raw: raw.update(created_date="yesterday"),
+            "appears twice": lambda raw: raw["order_lines"][1].update(
+                order_line_id=raw["order_lines"][0]["order_line_id"]
+            ),
+            "not a finite number": lambda raw: raw["order_lines"][0].update(
+                price=float("inf")
+            ),
+            "quantity inf is not a whole": lambda raw: raw["order_lines"][0].update(
+                quantity=float("inf")
+            ),
+            "not a usable id": lambda raw: raw.update(order_id="A\x00B"),
+            "longer than 100": lambda raw: raw["order_lines"][0].update(
+                order_line_id="L" * 101
+            ),
         }
         for expected, breaks in cases.items():
             with self.subTest(expected):
@@ -109,6 +122,48 @@ class TestOrderMapper(BaseCase):
                 breaks(raw)
                 with self.assertRaisesRegex(mappers.MiraklPayloadError, expected):
                     mappers.parse_order(raw)
+
+    def test_texts_are_cleaned_and_noted(self):
+        raw = _payload()
+        customer = raw["customer"]
+        customer["lastname"] = "H" * 200000
+        customer["shipping_address"]["street_1"] = "12 Rowan\x00 Street\x07"
+        order = mappers.parse_order(raw)
+        self.assertEqual(order.customer_lastname, "H" * mappers.TEXT_MAX)
+        self.assertEqual(order.shipping_address.street_1, "12 Rowan Street")
+        self.assertEqual(
+            order.notes,
+            [
+                "customer lastname: 200000 characters, cut to 255",
+                "shipping address street_1: control characters removed",
+            ],
+        )
+        self.assertEqual(mappers.parse_order(_payload()).notes, [])
+        # The raw JSON keeps what Mirakl sent, escaped (never a NUL byte).
+        self.assertNotIn("\x00", order.raw_json)
+
+    def test_absurd_values(self):
+        order = mappers.parse_order(_payload())
+        self.assertEqual(mappers.value_problems(order, 1000, 10000), [])
+        raw = _payload()
+        first, second = raw["order_lines"]
+        first["quantity"] = 10**9
+        first["price"] = 60.0 * 10**9
+        second["price_unit"] = -15.0
+        raw["total_price"] = 1e300
+        problems = mappers.value_problems(mappers.parse_order(raw), 1000, 10000)
+        self.assertEqual(len(problems), 3, problems)
+        self.assertIn(
+            "quantity 1000000000 is above the shop's limit of 1000", problems[0]
+        )
+        self.assertIn("negative price_unit (-15.0)", problems[1])
+        self.assertIn("above the shop's limit of 10000", problems[2])
+
+    def test_known_states(self):
+        self.assertIn("WAITING_ACCEPTANCE", mappers.KNOWN_ORDER_STATES)
+        self.assertNotIn("SOME_NEW_STATE", mappers.KNOWN_ORDER_STATES)
+        self.assertTrue(mappers.PRE_ACCEPTANCE_STATES <= mappers.KNOWN_ORDER_STATES)
+        self.assertTrue(mappers.RELEASED_STATES <= mappers.KNOWN_ORDER_STATES)
 
     @staticmethod
     def _refund(**changes):

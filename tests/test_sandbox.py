@@ -902,6 +902,22 @@ class TestSandboxFaults(SandboxHttpCase):
             [("malformed", 200), ("html", 200), ("drop", None), (None, 200)],
         )
 
+    def test_drop_after_applies_the_write_and_loses_the_answer(self):
+        order = self.new_order()
+        self.control.fault("drop_after", operation="OR21")
+        with self.assertRaises(requests.ConnectionError):
+            self.accept(order)
+        # Mirakl carried the acceptance out: only its answer was lost.
+        state = self.control.order(order["order_id"])["order_state"]
+        self.assertNotEqual(state, "WAITING_ACCEPTANCE")
+        self.assertError(self.accept(order), 400, "ORDER_INVALID_STATE")
+        (lost, again) = self.control.calls(operation="OR21")
+        self.assertEqual(
+            (lost["fault"], lost["status"], lost["applied_status"]),
+            ("drop_after", None, 204),
+        )
+        self.assertEqual((again["fault"], again["status"]), (None, 400))
+
     def test_match_by_method_and_path(self):
         order = self.new_order()
         self.control.fault("500", method="PUT", path=r"/accept$", count=2)
