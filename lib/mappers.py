@@ -49,6 +49,9 @@ RELEASED_STATES = frozenset(
     ("SHIPPING", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED", "INCIDENT_OPEN")
 )
 CLOSED_STATES = frozenset(("REFUSED", "CANCELED"))
+# Reason code of an order Mirakl refused because the shop did not decide
+# within the acceptance window.
+AUTO_REFUSED = "AUTO_REFUSED"
 # Refund state once paid back to the customer (created: WAITING_REFUND).
 REFUNDED = "REFUNDED"
 # Every order_state the connector knows (Mirakl's documented enum, with its
@@ -342,6 +345,14 @@ def _text(value, what=None, notes=None):
             notes.append("%s: %d characters, cut to %d" % (what, len(clean), TEXT_MAX))
         clean = clean[:TEXT_MAX]
     return clean.strip() or None
+
+
+def usable_id(value):
+    """``value`` as an id when it is one (see ``_id``), else None."""
+    try:
+        return _id(value, "id")
+    except MiraklPayloadError:
+        return None
 
 
 def _id(value, what):

@@ -1,15 +1,44 @@
 import json
 import logging
+import random
+import time
+from contextlib import contextmanager
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+import psycopg2
+
+from odoo import _, api, fields, models, modules, tools
+from odoo.exceptions import AccessError, ValidationError
 
 from .. import const
-from ..lib import MiraklClient, MiraklConfigError, MiraklError, normalise_base_url
+from ..lib import (
+    MiraklClient,
+    MiraklConfigError,
+    MiraklDeadlineError,
+    MiraklError,
+    normalise_base_url,
+)
 from ..lib import const as lib_const
 
 _logger = logging.getLogger(__name__)
+
+# Share of Odoo's real-time limit (limit_time_real, or limit_time_real_cron)
+# a scheduled run may spend at most, whatever the shop's time budget says:
+# the rest is the margin for the unit of work in hand when the budget ends.
+RUN_LIMIT_SHARE = 0.5
+# A daily job that crashed, failed on a transient error or ran out of time
+# runs again this many minutes later instead of the next day.
+RETRY_SOON_MINUTES = 15
+# Mirakl reference of the issue of a scheduled run that crashed.
+CRASH_REF = "scheduled run"
+# Attempts at writing a run's status on the shop row (serialization failures).
+SHOP_WRITE_ATTEMPTS = 5
+
+
+def _can_commit():
+    """Commit per unit of work only in real crons, never under tests."""
+    return not tools.config["test_enable"] and not modules.module.current_test
 
 
 def find_feature(config, name):
@@ -90,6 +119,14 @@ class MiraklBackend(models.Model):
         default=int(lib_const.READ_TIMEOUT),
         help="Seconds to wait for Mirakl's answer.",
     )
+    cron_time_budget = fields.Integer(
+        string="Time budget per run (seconds)",
+        default=60,
+        help="Longest time one scheduled run of this shop (order import, "
+        "shipments, stock, payouts...) and one button spend on their work; "
+        "at most half of Odoo's real-time limit (limit_time_real). What is "
+        "left is done by the next run: progress is committed as it goes.",
+    )
 
     # --- What Mirakl said about the shop (A01) and the platform (PC01) ---
     connection_state = fields.Selection(
@@ -129,6 +166,11 @@ class MiraklBackend(models.Model):
             "timeouts_positive",
             "CHECK(connect_timeout > 0 AND read_timeout > 0)",
             "Timeouts must be positive.",
+        ),
+        (
+            "cron_time_budget_min",
+            "CHECK(cron_time_budget >= 5)",
+            "The time budget of a run is at least 5 seconds.",
         ),
     ]
 
@@ -256,9 +298,12 @@ class MiraklBackend(models.Model):
         sync issue, so nothing of it is lost to a rollback.
         """
         self.ensure_one()
-        ok = self._mirakl_refresh_account(max_retries=const.BUTTON_MAX_RETRIES)
+        backend = self._mirakl_as_operator()
+        ok = backend._mirakl_refresh_account(max_retries=const.BUTTON_MAX_RETRIES)
         if ok:
-            self._mirakl_refresh_platform_config(max_retries=const.BUTTON_MAX_RETRIES)
+            backend._mirakl_refresh_platform_config(
+                max_retries=const.BUTTON_MAX_RETRIES
+            )
             message = _(
                 "Connected to %(shop)s (shop %(id)s), state %(state)s.",
                 shop=self.mirakl_shop_name,
@@ -284,6 +329,168 @@ class MiraklBackend(models.Model):
         action["context"] = {"search_default_open": 1}
         return action
 
+    def _mirakl_as_operator(self):
+        """These records with the rights to run Mirakl operations.
+
+        Operations call Mirakl with the shop's key and write on the shop and
+        on Sales Orders, contacts and lines on the shop's behalf: a Mirakl
+        user pressing a button runs them as the superuser, after this group
+        check, within the shop's time budget.
+        """
+        if not self.env.su and not self.env.user.has_group(
+            "mirakl_connector.mirakl_connector_group_user"
+        ):
+            raise AccessError(_("Only Mirakl users can run Mirakl operations."))
+        return self.sudo().with_context(mirakl_deadline=self._mirakl_run_deadline())
+
+    # === BUSINESS METHODS: scheduled runs === #
+
+    def _mirakl_run_deadline(self):
+        """``time.monotonic()`` by which a run of these shops stops working:
+        the smallest time budget, at most a share of Odoo's real-time limit."""
+        budget = min(self.sudo().mapped("cron_time_budget") or [60])
+        limit = tools.config.get("limit_time_real_cron") or 0
+        if limit <= 0:
+            limit = tools.config.get("limit_time_real") or 0
+        if limit > 0:
+            budget = min(budget, limit * RUN_LIMIT_SHARE)
+        return time.monotonic() + budget
+
+    def _mirakl_out_of_time(self):
+        """Whether the time budget of the run in progress is spent."""
+        deadline = self.env.context.get("mirakl_deadline")
+        return deadline is not None and time.monotonic() >= deadline
+
+    def _mirakl_cron_each(self, operation, run, retry_soon=False):
+        """A cron's work, ``run(shop)``, for each of these shops, committing as
+        it goes, each within its time budget.
+
+        A crash is rolled back and recorded as an issue of ``operation`` (the
+        next run that completes closes it), and the next shop still runs.
+        With ``retry_soon`` (daily jobs), a shop whose run crashed, returned
+        False (a transient failure) or ran out of time gets the cron run again
+        in ``RETRY_SOON_MINUTES`` instead of the next day.
+        """
+        commit = self.env.context.get("mirakl_commit", _can_commit())
+        Issue = self.env["mirakl.sync.issue"]
+        again = False
+        for backend in self:
+            shop = backend.with_context(
+                mirakl_commit=commit, mirakl_deadline=backend._mirakl_run_deadline()
+            ).sudo()
+            try:
+                ok = run(shop)
+                shop._mirakl_commit()  # a failure to commit is this shop's too
+            except Exception as error:  # one shop's bug must not stop the others
+                _logger.exception("Mirakl shop %s: %s crashed", backend.id, operation)
+                if commit:
+                    self.env.cr.rollback()
+                Issue._mirakl_record(
+                    backend,
+                    operation,
+                    _("The scheduled run crashed: %(error)s", error=repr(error)),
+                    category="other",
+                    mirakl_ref=CRASH_REF,
+                )
+                shop._mirakl_commit()
+                again = True
+                continue
+            Issue._mirakl_resolve(
+                backend,
+                operation,
+                mirakl_ref=CRASH_REF,
+                resolution=_("A later scheduled run completed"),
+            )
+            shop._mirakl_commit()
+            if ok is False or shop._mirakl_out_of_time():
+                again = True
+        if again and retry_soon:
+            self._mirakl_retry_cron_soon()
+
+    def _mirakl_retry_cron_soon(self):
+        """Run the scheduled action in progress again soon, when its own
+        interval is longer."""
+        cron = self.env["ir.cron"].sudo().browse(self.env.context.get("cron_id") or [])
+        if not cron.exists():
+            return
+        soon = timedelta(minutes=RETRY_SOON_MINUTES)
+        interval = {
+            "minutes": timedelta(minutes=1),
+            "hours": timedelta(hours=1),
+            "days": timedelta(days=1),
+            "weeks": timedelta(weeks=1),
+            "months": timedelta(days=28),
+        }[cron.interval_type] * cron.interval_number
+        if interval > soon:
+            cron._trigger(fields.Datetime.now() + soon)
+            _logger.info(
+                "Mirakl: %s runs again in %s minutes", cron.name, RETRY_SOON_MINUTES
+            )
+
+    def _mirakl_commit(self):
+        """Commit the work done (scheduled runs only).
+
+        Crons commit after each unit of work so a timeout or crash keeps what
+        is done (re-reading an order is a no-op); never under tests or
+        buttons, and never inside a unit's savepoint (``_mirakl_savepoint``):
+        a commit there would release the savepoint and break the transaction;
+        the unit is committed whole by the loop that runs it.
+        """
+        cr = self.env.cr
+        if self.env.context.get("mirakl_commit") and not getattr(
+            cr, "_mirakl_savepoints", 0
+        ):
+            cr.commit()  # pylint: disable=invalid-commit
+
+    @contextmanager
+    def _mirakl_savepoint(self):
+        """A savepoint around one unit of work (one order, one confirmation):
+        rolled back alone when it fails; nothing inside commits."""
+        cr = self.env.cr
+        depth = getattr(cr, "_mirakl_savepoints", 0)
+        cr._mirakl_savepoints = depth + 1
+        try:
+            with cr.savepoint():
+                yield
+        finally:
+            cr._mirakl_savepoints = depth
+
+    def _mirakl_write_shop(self, vals):
+        """Write what a run reports on the shop itself (watermark, last run,
+        connection, platform flags...).
+
+        Jobs of one shop run at once in their own transactions (imports,
+        stock, shipments, the daily refresh); under Odoo's REPEATABLE READ,
+        writing the shop row another job changed since this transaction
+        began fails to serialize. In a scheduled run, the work done so far is
+        committed first, then the write is retried in a fresh transaction
+        (nothing else is lost) until it goes through.
+        """
+        self.ensure_one()
+        shop = self.sudo()
+        cr = self.env.cr
+        if not self.env.context.get("mirakl_commit") or getattr(
+            cr, "_mirakl_savepoints", 0
+        ):
+            shop.write(vals)
+            return
+        cr.commit()  # pylint: disable=invalid-commit
+        for attempt in range(1, SHOP_WRITE_ATTEMPTS + 1):
+            try:
+                shop.write(vals)
+                shop.flush_recordset()
+                cr.commit()  # pylint: disable=invalid-commit
+                return
+            except psycopg2.errors.SerializationFailure:
+                cr.rollback()  # only this write was pending
+                if attempt == SHOP_WRITE_ATTEMPTS:
+                    raise
+                _logger.info(
+                    "Mirakl shop %s: another job wrote the shop, writing again",
+                    self.id,
+                )
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
+
     # === BUSINESS METHODS === #
 
     def _mirakl_get_client(self, max_retries=None):
@@ -296,6 +503,9 @@ class MiraklBackend(models.Model):
 
         :param max_retries: the client's default (for crons) unless given
         :raises MiraklConfigError: no API key, or an unusable URL
+
+        Within a run (``mirakl_deadline`` in the context), the client stops
+        by the run's deadline.
         """
         self.ensure_one()
         options = {} if max_retries is None else {"max_retries": max_retries}
@@ -305,6 +515,7 @@ class MiraklBackend(models.Model):
             shop_id=self.shop_id or None,
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
+            deadline=self.env.context.get("mirakl_deadline"),
             **options,
         )
 
@@ -320,13 +531,17 @@ class MiraklBackend(models.Model):
         """Run ``func(client)``; file a sync issue on failure, resolve it on success.
 
         Returns ``(True, result)`` or ``(False, error)``. Never raises a
-        ``MiraklError``: callers decide how to show the failure.
+        ``MiraklError``: callers decide how to show the failure. A call the
+        run's time budget stopped files nothing: the next run makes it.
         """
         self.ensure_one()
         Issue = self.env["mirakl.sync.issue"]
         try:
             with self._mirakl_get_client(max_retries=max_retries) as client:
                 result = func(client)
+        except MiraklDeadlineError as error:
+            _logger.info("Mirakl shop %s: %s left for the next run", self.id, operation)
+            return False, error
         except MiraklError as error:
             Issue._mirakl_record_error(
                 self,
@@ -348,7 +563,9 @@ class MiraklBackend(models.Model):
         )
         now = fields.Datetime.now()
         if not ok:
-            self.sudo().write(
+            if isinstance(result, MiraklDeadlineError):
+                return False
+            self._mirakl_write_shop(
                 {
                     "connection_state": "failed",
                     "connection_message": self._mirakl_explain(result),
@@ -367,7 +584,7 @@ class MiraklBackend(models.Model):
         }
         if not self.shop_id and shop_id:
             vals["shop_id"] = str(shop_id)
-        self.sudo().write(vals)
+        self._mirakl_write_shop(vals)
         return True
 
     def _mirakl_refresh_platform_config(self, max_retries=None):
@@ -382,7 +599,7 @@ class MiraklBackend(models.Model):
             return False
         features = result.get("features", result)
         acceptance = find_feature(features, "order_acceptance")
-        self.sudo().write(
+        self._mirakl_write_shop(
             {
                 "platform_config": json.dumps(result, indent=2, sort_keys=True),
                 "platform_order_tax_mode": find_feature(features, "order_tax_mode"),
@@ -455,6 +672,11 @@ class MiraklBackend(models.Model):
                 status=status,
             ),
             "config": _("Configuration problem: %(detail)s", detail=error.message),
+            "budget": _(
+                "The run's time budget was spent before Mirakl answered; the "
+                "next run goes on (%(detail)s).",
+                detail=error.message,
+            ),
         }
         if error.category in messages:
             return messages[error.category]
@@ -531,17 +753,16 @@ class MiraklBackend(models.Model):
 
     @api.model
     def _cron_mirakl_refresh_platform(self):
-        """Daily: re-read every active shop's account (A01) and flags (PC01)."""
-        for backend in self.search([]):
-            try:
-                with self.env.cr.savepoint():
-                    if backend._mirakl_refresh_account():
-                        backend._mirakl_refresh_platform_config()
-                        backend._mirakl_refresh_reference_data()
-            except Exception as error:  # one shop's bug must not stop the others
-                _logger.exception(
-                    "Mirakl shop %s: platform refresh crashed", backend.id
-                )
-                self.env["mirakl.sync.issue"]._mirakl_record(
-                    backend, "A01", category="other", message=repr(error)
-                )
+        """Daily: re-read every active shop's account (A01), flags (PC01) and
+        reference data; a shop that failed is read again soon."""
+        self.search([])._mirakl_cron_each(
+            "A01", lambda backend: backend._mirakl_refresh_platform(), retry_soon=True
+        )
+
+    def _mirakl_refresh_platform(self):
+        """A01, then PC01 and the reference data; True when all was read."""
+        self.ensure_one()
+        if not self._mirakl_refresh_account():
+            return False
+        ok = self._mirakl_refresh_platform_config()
+        return self._mirakl_refresh_reference_data() and ok

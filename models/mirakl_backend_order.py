@@ -23,18 +23,32 @@ from datetime import timedelta
 import psycopg2
 from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
-from odoo import _, api, fields, models, modules, tools
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 
 from .. import const
-from ..lib import MiraklError, mappers
+from ..lib import MiraklDeadlineError, MiraklError, mappers
 from ..lib.countries import alpha2
+from .mirakl_backend import CRASH_REF
 
 _logger = logging.getLogger(__name__)
 
 # Advisory lock class of the per-shop import lock ("MIRK").
 LOCK_CLASS = 0x4D49524B
+# Orders stored per batch of a cycle (OR11 pages are 100 orders too).
+PAGE = 100
+# Reference of an order read without a usable id (it cannot be read again).
+NO_ID_REF = "no order_id: page %(page)s, position %(position)s"
+# Unique constraints that another transaction importing the same order (or
+# customer, or unknown shipping type) breaks; any other is a bad order.
+CONCURRENT_CONSTRAINTS = frozenset(
+    (
+        "sale_order_mirakl_order_unique",
+        "res_partner_mirakl_customer_unique",
+        "mirakl_shipping_type_code_unique",
+    )
+)
 
 
 class ConcurrentImport(Exception):
@@ -48,11 +62,6 @@ CONFLICTS = (
     psycopg2.errors.SerializationFailure,
     psycopg2.errors.LockNotAvailable,
 )
-
-
-def _can_commit():
-    """Commit per order only in real crons, never under tests."""
-    return not tools.config["test_enable"] and not modules.module.current_test
 
 
 class MiraklBackend(models.Model):
@@ -158,6 +167,29 @@ class MiraklBackend(models.Model):
         help="What a Mirakl line that carries no tax gets in Odoo. Some "
         "TAX_INCLUDED platforms send no taxes: the seller still owes VAT.",
     )
+    order_max_line_quantity = fields.Integer(
+        string="Largest line quantity",
+        default=1000,
+        help="A new order with a line of more units than this is held before "
+        "acceptance with an issue (refuse it on Mirakl, or raise the limit and "
+        "retry).",
+    )
+    order_max_total = fields.Float(
+        string="Largest order total",
+        default=50000.0,
+        digits=(16, 2),
+        help="A new order whose total (in its own currency, tax included) is "
+        "above this is held before acceptance with an issue. Negative prices, "
+        "shipping or taxes always are.",
+    )
+    marketplace_lang = fields.Selection(
+        "_mirakl_installed_langs",
+        string="Marketplace language",
+        default=lambda self: self.env.lang or "en_US",
+        help="The operator's language. An address that names its country "
+        "without its ISO code (older payloads) is matched against Odoo's "
+        "country names in English and in this language.",
+    )
     shipping_type_ids = fields.One2many("mirakl.shipping.type", "backend_id")
     tax_map_ids = fields.One2many("mirakl.tax.map", "backend_id")
     sale_order_count = fields.Integer(compute="_compute_sale_order_count")
@@ -178,7 +210,16 @@ class MiraklBackend(models.Model):
             "CHECK(acceptance_window_hours > 0)",
             "The acceptance window must be positive.",
         ),
+        (
+            "order_limits_positive",
+            "CHECK(order_max_line_quantity > 0 AND order_max_total > 0)",
+            "The largest line quantity and order total must be positive.",
+        ),
     ]
+
+    @api.model
+    def _mirakl_installed_langs(self):
+        return self.env["res.lang"].get_installed()
 
     # === COMPUTE METHODS === #
 
@@ -246,19 +287,6 @@ class MiraklBackend(models.Model):
         action["context"] = {"create": False}
         return action
 
-    def _mirakl_as_operator(self):
-        """These records with the rights to run Mirakl operations.
-
-        The order import creates Sales Orders, contacts and lines on the shop's
-        behalf (its responsible is their salesperson): a Mirakl user pressing a
-        button runs it as the superuser, after this group check.
-        """
-        if not self.env.su and not self.env.user.has_group(
-            "mirakl_connector.mirakl_connector_group_user"
-        ):
-            raise AccessError(_("Only Mirakl users can run Mirakl operations."))
-        return self.sudo()
-
     @api.model
     def _mirakl_per_shop(self, records):
         """Yield ``(shop, its records)`` for records of several shops (any
@@ -281,28 +309,7 @@ class MiraklBackend(models.Model):
             "OR11", lambda backend: backend._mirakl_import_orders()
         )
 
-    def _mirakl_cron_each(self, operation, run):
-        """A cron's work, ``run(shop)``, for each of these shops, committing as
-        it goes; a crash is rolled back and recorded as an issue of
-        ``operation``, and the next shop still runs."""
-        for backend in self:
-            try:
-                run(backend.with_context(mirakl_commit=_can_commit()).sudo())
-            except Exception as error:  # one shop's bug must not stop the others
-                _logger.exception("Mirakl shop %s: %s crashed", backend.id, operation)
-                if _can_commit():
-                    self.env.cr.rollback()
-                self.env["mirakl.sync.issue"]._mirakl_record(
-                    backend, operation, category="other", message=repr(error)
-                )
-
     # === BUSINESS METHODS: the cycle === #
-
-    def _mirakl_commit(self):
-        # Crons commit after each order so a timeout or crash keeps what is
-        # done (re-reading an order is a no-op); never under tests or buttons.
-        if self.env.context.get("mirakl_commit"):
-            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @contextmanager
     def _mirakl_session_lock(self, lock_class):
@@ -372,8 +379,13 @@ class MiraklBackend(models.Model):
             "cancelled": 0,
             "skipped": 0,
             "conflict": 0,
+            "lost": 0,
             "busy": False,
             "error": False,
+            "stopped": False,
+            # Earliest Mirakl update of an order left to another transaction:
+            # the watermark stops there, so the next cycle reads it again.
+            "retry_from": None,
         }
 
     def _mirakl_import_orders(self):
@@ -394,15 +406,24 @@ class MiraklBackend(models.Model):
                 return stats
             self._mirakl_import_cycle(stats)
         summary = self._mirakl_stats_text(stats)
-        self.sudo().write(
+        self._mirakl_write_shop(
             {"last_import_date": fields.Datetime.now(), "last_import_summary": summary}
         )
         _logger.info("Mirakl shop %s: order import: %s", self.id, summary)
-        self._mirakl_commit()
         return stats
 
     def _mirakl_import_cycle(self, stats):
+        """The steps of a cycle, within the run's time budget.
+
+        The deadline check comes first: it needs no call to Mirakl and must
+        never be skipped (it runs again at the end, for the orders this cycle
+        stored). Each later step stops once the budget is spent
+        (the order or call in hand is finished, and committed in a scheduled
+        run); the next cycle goes on from the same watermark.
+        """
         started = fields.Datetime.now()
+        self._mirakl_check_deadlines()
+        self._mirakl_commit()
         if self.order_watermark:
             since = self.order_watermark - timedelta(minutes=self.order_overlap_minutes)
         else:
@@ -413,41 +434,60 @@ class MiraklBackend(models.Model):
         try:
             with self._mirakl_get_client() as client:
                 pages = client.iter_orders(start_update_date=since)
-                batch = []
+                batch, read = [], 0
                 for raw in pages:
                     batch.append(raw)
-                    if len(batch) >= 100:
-                        self._mirakl_process_orders(batch, stats, stock_budget)
+                    if len(batch) >= PAGE:
+                        self._mirakl_process_orders(
+                            batch, stats, stock_budget, start=read
+                        )
+                        read += len(batch)
                         batch = []
+                    if self._mirakl_out_of_time():
+                        break
                 if batch:
-                    self._mirakl_process_orders(batch, stats, stock_budget)
+                    self._mirakl_process_orders(batch, stats, stock_budget, start=read)
+        except MiraklDeadlineError:
+            stats["stopped"] = True
         except MiraklError as error:
             complete = False
             stats["error"] = self._mirakl_explain(error)
             Issue._mirakl_record_error(self, "OR11", error)
         else:
-            Issue._mirakl_resolve(self, "OR11")
+            if not stats["stopped"]:
+                Issue._mirakl_resolve(self, "OR11")
         # Orders held back by a validation issue: read again, once fixed they go in.
-        held = Issue.search(
-            [
-                ("backend_id", "=", self.id),
-                ("operation", "=", "OR11"),
-                ("state", "=", "open"),
-                ("res_id", "in", [0, False]),
-                ("mirakl_ref", "!=", False),
-                ("category", "!=", "lost"),
-            ]
-        )
-        if held:
+        held = Issue.search(self._mirakl_held_domain())
+        if held and not self._mirakl_out_of_time():
             self._mirakl_import_order_ids(
                 held.mapped("mirakl_ref"), stats=stats, stock_budget=stock_budget
             )
         self._mirakl_send_pending_decisions(stats, stock_budget)
         self._mirakl_release_paid_orders(stats)
-        self._mirakl_send_seller_references()
-        self._mirakl_check_deadlines()
-        if complete and not stats["conflict"]:
-            self.sudo().order_watermark = started
+        if not self._mirakl_out_of_time():
+            self._mirakl_send_seller_references()
+        self._mirakl_check_deadlines()  # again, for the orders of this cycle
+        if self._mirakl_out_of_time():
+            stats["stopped"] = True
+        if complete and not stats["stopped"]:
+            watermark = started
+            if stats["retry_from"]:
+                watermark = min(watermark, stats["retry_from"])
+            self._mirakl_write_shop({"order_watermark": watermark})
+
+    def _mirakl_held_domain(self):
+        """Open issues of orders held back before they had a Sales Order,
+        which each cycle reads again by id."""
+        return [
+            ("backend_id", "=", self.id),
+            ("operation", "=", "OR11"),
+            ("state", "=", "open"),
+            ("res_id", "in", [0, False]),
+            ("mirakl_ref", "!=", False),
+            ("mirakl_ref", "not like", NO_ID_REF % {"page": "%", "position": "%"}),
+            ("mirakl_ref", "!=", CRASH_REF),
+            ("category", "!=", "lost"),
+        ]
 
     def _mirakl_import_order_ids(
         self, order_ids, max_retries=None, force=False, stats=None, stock_budget=None
@@ -480,27 +520,35 @@ class MiraklBackend(models.Model):
         )
         return stats
 
-    def _mirakl_process_orders(self, raw_orders, stats, stock_budget, force=False):
-        """Store a page of OR11 orders, each in its own savepoint."""
+    def _mirakl_process_orders(
+        self, raw_orders, stats, stock_budget, force=False, start=0
+    ):
+        """Store a page of OR11 orders, each in its own savepoint.
+
+        ``start`` is the position of the first one in the whole read (an
+        order without a usable id is named by its page and position).
+        """
         parsed = []
         Issue = self.env["mirakl.sync.issue"]
-        for raw in raw_orders:
+        for index, raw in enumerate(raw_orders, start):
             stats["read"] += 1
             try:
                 parsed.append(mappers.parse_order(raw, self.cancellations_included))
             except mappers.MiraklPayloadError as error:
-                order_id = raw.get("order_id") if isinstance(raw, dict) else None
                 stats["failed"] += 1
                 Issue._mirakl_record(
                     self,
                     "OR11",
                     _("Unreadable Mirakl order: %(error)s", error=error),
                     category="data",
-                    mirakl_ref=str(order_id or "?"),
+                    mirakl_ref=self._mirakl_raw_ref(raw, index),
                     response_excerpt=self.env["sale.order"]._mirakl_dump(raw),
                 )
         cache = self._mirakl_prepare_cache(parsed)
         for order in parsed:
+            if self._mirakl_out_of_time():
+                stats["stopped"] = True
+                break
             known = cache["orders"].get(order.order_id)
             if (
                 known
@@ -512,22 +560,36 @@ class MiraklBackend(models.Model):
                 continue
             try:
                 cache["partners_pending"].clear()
-                with self.env.cr.savepoint():
+                with self._mirakl_savepoint():
                     outcome = self._mirakl_import_order(
                         order, cache, stock_budget, force
                     )
                 cache["partners"].update(cache["partners_pending"])
             except CONFLICTS as error:
-                # Another transaction imports this order (or its customer) right
-                # now; Odoo's snapshot cannot see its work. Leave it to that one
-                # and keep the watermark so the next cycle reads the order again.
-                _logger.info(
-                    "Mirakl shop %s: order %s is being imported elsewhere (%s)",
-                    self.id,
-                    order.order_id,
-                    type(error).__name__,
-                )
-                outcome = "conflict"
+                if not self._mirakl_concurrent(error):
+                    _logger.warning(
+                        "Mirakl shop %s: order %s breaks %s",
+                        self.id,
+                        order.order_id,
+                        error.diag.constraint_name,
+                    )
+                    outcome = "failed"
+                    self._mirakl_record_crash(order, error)
+                else:
+                    # Another transaction imports this order (or its customer)
+                    # right now; Odoo's snapshot cannot see its work. Leave it
+                    # to that one; the watermark stays before this order's
+                    # update so that the next cycle reads it again.
+                    _logger.info(
+                        "Mirakl shop %s: order %s is being imported elsewhere (%s)",
+                        self.id,
+                        order.order_id,
+                        type(error).__name__,
+                    )
+                    outcome = "conflict"
+                    when = order.last_updated or order.created
+                    if when and (not stats["retry_from"] or when < stats["retry_from"]):
+                        stats["retry_from"] = when
             except (MiraklError, UserError, ValidationError) as error:
                 outcome = "failed"
                 self._mirakl_record_crash(order, error)
@@ -541,14 +603,38 @@ class MiraklBackend(models.Model):
                 stats[key] += 1
             self._mirakl_commit()
 
+    @api.model
+    def _mirakl_raw_ref(self, raw, index):
+        """The reference of an unreadable order: its id when it has a usable
+        one, else its page and position in the read (never two in one)."""
+        order_id = raw.get("order_id") if isinstance(raw, dict) else None
+        return mappers.usable_id(order_id) or NO_ID_REF % {
+            "page": index // PAGE + 1,
+            "position": index % PAGE + 1,
+        }
+
+    @api.model
+    def _mirakl_concurrent(self, error):
+        """Whether a conflict comes from another transaction working on the
+        same order (retried by the next cycle) rather than from the order."""
+        if isinstance(error, psycopg2.errors.UniqueViolation):
+            return error.diag.constraint_name in CONCURRENT_CONSTRAINTS
+        return True
+
     def _mirakl_record_crash(self, order, error):
+        if isinstance(error, psycopg2.Error):
+            text = (error.diag.message_primary or str(error)).strip()
+            if error.diag.message_detail:
+                text = "%s (%s)" % (text, error.diag.message_detail.strip())
+        else:
+            text = getattr(error, "message", None) or str(error)
         self.env["mirakl.sync.issue"]._mirakl_record(
             self,
             "OR11",
             _(
                 "Order %(order)s could not be stored: %(error)s",
                 order=order.order_id,
-                error=getattr(error, "message", None) or str(error),
+                error=text,
             ),
             category="other",
             mirakl_ref=order.order_id,
@@ -668,10 +754,7 @@ class MiraklBackend(models.Model):
             return self._mirakl_update_sale_order(sale, order, cache)
         if order.state in mappers.CLOSED_STATES:
             # Refused or cancelled before it ever reached Odoo: nothing to sell.
-            self.env["mirakl.sync.issue"]._mirakl_resolve(
-                self, "OR11", mirakl_ref=order.order_id
-            )
-            return "skipped"
+            return "lost" if self._mirakl_close_held_order(order) else "skipped"
         Issue = self.env["mirakl.sync.issue"]
         deadline = self._mirakl_deadline(order)
         if not force and deadline and deadline <= fields.Datetime.now():
@@ -713,6 +796,7 @@ class MiraklBackend(models.Model):
         sale = self.env["sale.order"].create(vals)
         cache["orders"][order.order_id] = (sale.id, order.digest)
         Issue._mirakl_resolve(self, "OR11", mirakl_ref=order.order_id)
+        self._mirakl_post_notes(sale, order)
         self._mirakl_record_warnings(sale, order, warnings)
         sale._mirakl_check_amounts(order)
         sale._mirakl_sync_refunds(order)
@@ -741,6 +825,8 @@ class MiraklBackend(models.Model):
 
     def _mirakl_update_sale_order(self, sale, order, cache):
         """Apply what changed on Mirakl to an existing Sales Order."""
+        if self._mirakl_unknown_state(sale, order):
+            return "updated"
         outcome = ["updated"]
         line_by_id = {
             line.mirakl_line_id: line for line in sale.order_line if line.mirakl_line_id
@@ -805,6 +891,7 @@ class MiraklBackend(models.Model):
                 ):
                     partner_vals[name] = sale[name].id
                 vals.update(partner_vals)
+            self._mirakl_post_notes(sale, order)
         sale.write(vals)
         # Refunds: stored at each read; REFUNDED ones get their credit note.
         sale._mirakl_sync_refunds(order)
@@ -817,24 +904,7 @@ class MiraklBackend(models.Model):
             sale._mirakl_check_amounts(order)
         state = order.state
         if state in mappers.CLOSED_STATES:
-            if sale.state != "cancel":
-                reason = order.state_reason_label or order.state_reason_code or state
-                sale._mirakl_cancel(
-                    _(
-                        "Mirakl reports it %(state)s (%(reason)s)",
-                        state=state,
-                        reason=reason,
-                    )
-                )
-                outcome.append("cancelled")
-            if sale.mirakl_acceptance in ("pending", "to_send"):
-                sale.mirakl_acceptance = (
-                    "expired"
-                    if order.state_reason_code == "AUTO_REFUSED"
-                    else "refused"
-                )
-            self._mirakl_close_acceptance_issue(sale)
-            return ",".join(outcome)
+            return ",".join(outcome + self._mirakl_apply_closed(sale, order))
         if state not in mappers.PRE_ACCEPTANCE_STATES and sale.mirakl_acceptance in (
             False,
             "pending",
@@ -851,10 +921,156 @@ class MiraklBackend(models.Model):
             outcome.append("released")
         return ",".join(outcome)
 
-    def _mirakl_close_acceptance_issue(self, sale):
-        self.env["mirakl.sync.issue"]._mirakl_resolve(
-            self, "OR21", record=sale, mirakl_ref=sale.mirakl_order_id
+    def _mirakl_apply_closed(self, sale, order):
+        """Mirakl refused or cancelled the order: cancel the Sales Order and
+        close its acceptance issue; returns the stats keys to count."""
+        outcome = []
+        if sale.state != "cancel":
+            reason = order.state_reason_label or order.state_reason_code or order.state
+            sale._mirakl_cancel(
+                _(
+                    "Mirakl reports it %(state)s (%(reason)s)",
+                    state=order.state,
+                    reason=reason,
+                )
+            )
+            outcome.append("cancelled")
+        lost = False
+        if sale.mirakl_acceptance in (False, "pending", "to_send", "expired"):
+            lost = order.state_reason_code == mappers.AUTO_REFUSED
+            sale.mirakl_acceptance = "expired" if lost else "refused"
+        self._mirakl_close_acceptance_issue(sale, lost=lost)
+        if lost:
+            outcome.append("lost")
+        return outcome
+
+    def _mirakl_close_acceptance_issue(self, sale, lost=False):
+        Issue = self.env["mirakl.sync.issue"]
+        if not lost:
+            Issue._mirakl_resolve(
+                self, "OR21", record=sale, mirakl_ref=sale.mirakl_order_id
+            )
+            return
+        issues = Issue.sudo().search(
+            Issue._mirakl_key_domain(self, "OR21", sale, sale.mirakl_order_id)
         )
+        issues.write({"category": "lost"})
+        issues._mirakl_close(
+            _("Refused by Mirakl after the acceptance deadline: a lost order.")
+        )
+
+    def _mirakl_close_held_order(self, order):
+        """Close the issues of an order held back without a Sales Order that
+        Mirakl has since refused or cancelled, saying what happened.
+
+        Returns True when it is a lost order: refused by Mirakl itself once
+        the acceptance window was over (the issue is counted as lost).
+        """
+        Issue = self.env["mirakl.sync.issue"]
+        issues = Issue.sudo().search(
+            Issue._mirakl_key_domain(self, "OR11", mirakl_ref=order.order_id)
+        )
+        deadline = mappers.acceptance_deadline(order, self.acceptance_window_hours)
+        lost = order.state == "REFUSED" and (
+            order.state_reason_code == mappers.AUTO_REFUSED
+            or (
+                not order.acceptance_decision_date and deadline <= fields.Datetime.now()
+            )
+        )
+        if not issues:
+            return lost
+        reason = order.state_reason_label or order.state_reason_code or order.state
+        if lost:
+            issues.write({"category": "lost", "deadline": deadline})
+            resolution = _(
+                "Refused by Mirakl after the acceptance deadline (%(reason)s): a "
+                "lost order.",
+                reason=reason,
+            )
+        elif order.state == "REFUSED":
+            resolution = _("Refused on Mirakl (%(reason)s).", reason=reason)
+        else:
+            resolution = _("Cancelled on Mirakl (%(reason)s).", reason=reason)
+        issues._mirakl_close(resolution)
+        return lost
+
+    def _mirakl_refuse_held_order(self, issue):
+        """OR21 refusing every line of the order an issue holds back (no
+        Sales Order: implausible values, unknown state...), as the seller
+        decided. Returns ``(ok, message)``; the issue is closed on success."""
+        self.ensure_one()
+        order_id = issue.mirakl_ref
+        ok, result = self._mirakl_call(
+            "OR11",
+            lambda client: client.get_orders([order_id]),
+            max_retries=const.BUTTON_MAX_RETRIES,
+        )
+        if not ok:
+            return False, self._mirakl_explain(result)
+        raw = next(
+            (
+                r
+                for r in result
+                if isinstance(r, dict) and r.get("order_id") == order_id
+            ),
+            None,
+        )
+        if raw is None:
+            return False, _(
+                "Mirakl has no order %(order)s in this shop.", order=order_id
+            )
+        lines = [
+            mappers.usable_id(line.get("order_line_id"))
+            for line in raw.get("order_lines") or ()
+            if isinstance(line, dict)
+            and line.get("order_line_state") == mappers.WAITING_ACCEPTANCE
+        ]
+        if raw.get("order_state") != mappers.WAITING_ACCEPTANCE or not all(lines):
+            return False, _(
+                "Mirakl shows order %(order)s in state %(state)s: only an order "
+                "waiting for acceptance can be refused.",
+                order=order_id,
+                state=raw.get("order_state") or "-",
+            )
+        ok, result = self._mirakl_call(
+            "OR21",
+            lambda client: client.accept_order(order_id, dict.fromkeys(lines, False)),
+            mirakl_ref=order_id,
+            max_retries=const.BUTTON_MAX_RETRIES,
+        )
+        if not ok:
+            return False, self._mirakl_explain(result)
+        issue._mirakl_close(
+            _("Refused on Mirakl by %(user)s.", user=self.env.user.name)
+        )
+        return True, _("Order %(order)s refused on Mirakl.", order=order_id)
+
+    def _mirakl_unknown_state(self, sale, order):
+        """An order state the connector does not know: the Sales Order only
+        records it, with an issue, and nothing is decided from it (no
+        acceptance, release or cancellation). True in that case."""
+        Issue = self.env["mirakl.sync.issue"]
+        if order.state in mappers.KNOWN_ORDER_STATES:
+            if sale.mirakl_state not in mappers.KNOWN_ORDER_STATES:
+                Issue._mirakl_resolve(self, "ORDER", record=sale, mirakl_ref="state")
+            return False
+        sale.write(self._mirakl_prepare_order_state_vals(order))
+        Issue._mirakl_record(
+            self,
+            "ORDER",
+            _(
+                "Mirakl reports order %(order)s in state %(state)s, which the "
+                "connector does not know: nothing is done with it (acceptance, "
+                "release, cancellation) until Mirakl shows a known state. Check "
+                "it on Mirakl.",
+                order=order.order_id,
+                state=order.state or "-",
+            ),
+            category="data",
+            record=sale,
+            mirakl_ref="state",
+        )
+        return True
 
     # === BUSINESS METHODS: validation and mapping === #
 
@@ -867,6 +1083,26 @@ class MiraklBackend(models.Model):
         """
         blocking = []
         resolved = {"products": {}, "taxes": {}, "shipping_taxes": {}}
+        if order.state not in mappers.KNOWN_ORDER_STATES:
+            blocking.append(
+                _(
+                    "its state %(state)s is unknown to the connector (check it on "
+                    "Mirakl)",
+                    state=order.state or "-",
+                )
+            )
+        absurd = mappers.value_problems(
+            order, self.order_max_line_quantity, self.order_max_total
+        )
+        if absurd:
+            blocking.append(
+                _(
+                    "implausible values: %(problems)s. Refuse it on Mirakl (button "
+                    "on this issue) or, if it is genuine, raise the shop's limits "
+                    "(Orders tab) and retry",
+                    problems=", ".join(absurd),
+                )
+            )
         for line in order.lines:
             product, problem = self._mirakl_find_product(line, cache)
             if problem:
@@ -1109,9 +1345,11 @@ class MiraklBackend(models.Model):
                 continue
             missing = [
                 name
-                for name in ("lastname", "street_1", "city", "country_iso_code")
+                for name in ("lastname", "street_1", "city")
                 if not getattr(address, name)
             ]
+            if not address.country_iso_code and not address.country:
+                missing.append("country_iso_code")
             if missing:
                 warnings.append(
                     _(
@@ -1120,17 +1358,72 @@ class MiraklBackend(models.Model):
                         fields=", ".join(missing),
                     )
                 )
-            if address.country_iso_code and not self._mirakl_country(
-                address.country_iso_code
-            ):
+            given = address.country_iso_code or address.country
+            if given and not self._mirakl_address_country(address)[0]:
                 warnings.append(
                     _(
                         "%(what)s: unknown country %(code)s",
                         what=label,
-                        code=address.country_iso_code,
+                        code=given,
                     )
                 )
         return warnings
+
+    def _mirakl_address_country(self, address):
+        """``(country, from its name)`` of a Mirakl address.
+
+        The alpha-3 ``country_iso_code`` when Mirakl sends it; otherwise the
+        country's name (``country``, as older payloads carry), matched with
+        Odoo's country names in English and in the shop's marketplace
+        language; None when neither gives one country.
+        """
+        if address.country_iso_code:
+            return self._mirakl_country(address.country_iso_code), False
+        if not address.country:
+            return None, False
+        country = self._mirakl_country(address.country)
+        Country = self.env["res.country"]
+        for lang in dict.fromkeys(("en_US", self.marketplace_lang or "en_US")):
+            if country:
+                break
+            found = Country.with_context(lang=lang).search(
+                [("name", "=ilike", address.country)], limit=2
+            )
+            country = found if len(found) == 1 else None
+        return country or None, bool(country)
+
+    def _mirakl_order_notes(self, order):
+        """What the Sales Order should say about how Mirakl's data was read:
+        texts cleaned, countries found from their names."""
+        notes = list(order.notes)
+        for label, address in (
+            (_("delivery address"), order.shipping_address),
+            (_("invoice address"), order.billing_address),
+        ):
+            if address is None:
+                continue
+            country, from_name = self._mirakl_address_country(address)
+            if from_name:
+                notes.append(
+                    _(
+                        "%(what)s: no country_iso_code, country %(name)s read as "
+                        "%(country)s",
+                        what=label,
+                        name=address.country,
+                        country=country.name,
+                    )
+                )
+        return notes
+
+    def _mirakl_post_notes(self, sale, order):
+        notes = self._mirakl_order_notes(order)
+        if notes:
+            sale.message_post(
+                body=_(
+                    "Mirakl data read with corrections: %(notes)s.",
+                    notes="; ".join(notes),
+                )
+            )
 
     def _mirakl_record_warnings(self, sale, order, warnings):
         Issue = self.env["mirakl.sync.issue"]
@@ -1380,7 +1673,10 @@ class MiraklBackend(models.Model):
                 and sale.mirakl_acceptance_deadline <= now
             ):
                 continue  # lost: reported by _mirakl_check_deadlines
-            with self.env.cr.savepoint():
+            if self._mirakl_out_of_time():
+                stats["stopped"] = True
+                break
+            with self._mirakl_savepoint():
                 if sale.mirakl_acceptance in (False, "pending") and (
                     self.acceptance_policy != "manual"
                 ):
@@ -1409,7 +1705,10 @@ class MiraklBackend(models.Model):
             ]
         )
         for sale in orders:
-            with self.env.cr.savepoint():
+            if self._mirakl_out_of_time():
+                stats["stopped"] = True
+                break
+            with self._mirakl_savepoint():
                 if sale._mirakl_release():
                     stats["released"] += 1
             self._mirakl_commit()
@@ -1607,6 +1906,13 @@ class MiraklBackend(models.Model):
             "%(cancelled)s cancelled, %(failed)s with issues",
             **stats,
         )
+        if stats.get("lost"):
+            text = _("%(text)s, %(lost)s lost", text=text, lost=stats["lost"])
+        if stats.get("stopped"):
+            text = _(
+                "%(text)s. The run's time budget is spent: the next run goes on.",
+                text=text,
+            )
         if stats.get("error"):
             text = "%s. %s" % (text, stats["error"])
         return text

@@ -117,7 +117,7 @@ class MiraklBackend(models.Model):
     def _cron_mirakl_import_payouts(self):
         """Daily: every shop's payout run."""
         self.search([("payout_import_enabled", "=", True)])._mirakl_cron_each(
-            "SBC11", lambda backend: backend._mirakl_import_payouts()
+            "SBC11", lambda backend: backend._mirakl_import_payouts(), retry_soon=True
         )
 
     # === BUSINESS METHODS === #
@@ -169,7 +169,7 @@ class MiraklBackend(models.Model):
         lines = self._mirakl_read_cycles(to_read)
         complete = all(c.state != "reading" for c in to_read)
         if complete:
-            self.sudo().payout_watermark = started
+            self._mirakl_write_shop({"payout_watermark": started})
         stats = {
             "cycles": len(cycles),
             "ready": len(to_read.filtered(lambda c: c.state in ("ready", "booked"))),

@@ -96,10 +96,11 @@ class MiraklBackend(models.Model):
     # === ACTION METHODS === #
 
     def action_sync_shipments(self):
-        """Send every pending confirmation of these shops now (the cron calls it)."""
+        """Send every pending confirmation of these shops now, those waiting
+        for their next retry included (the cron sends the due ones)."""
         results = []
         for backend in self._mirakl_as_operator():
-            results.append(backend._mirakl_sync_shipments())
+            results.append(backend._mirakl_sync_shipments(due_only=False))
         if len(self) == 1:
             sent, failed = results[0]
             kind = "success" if not failed else "warning"
@@ -159,20 +160,18 @@ class MiraklBackend(models.Model):
         self.ensure_one()
         return self._mirakl_switch(self.multi_shipment, self.platform_multi_shipment)
 
-    def _mirakl_sync_shipments(self):
-        """Send due rows; returns (accepted, still pending)."""
+    def _mirakl_sync_shipments(self, due_only=True):
+        """Send the pending rows (only those due for their next attempt with
+        ``due_only``, as the cron does); returns (accepted, still pending)."""
         self.ensure_one()
-        now = fields.Datetime.now()
-        rows = self.env["mirakl.shipment"].search(
-            [
-                ("backend_id", "=", self.id),
-                ("state", "=", "pending"),
+        domain = [("backend_id", "=", self.id), ("state", "=", "pending")]
+        if due_only:
+            domain += [
                 "|",
                 ("next_attempt_date", "=", False),
-                ("next_attempt_date", "<=", now),
-            ],
-            order="id",
-        )
+                ("next_attempt_date", "<=", fields.Datetime.now()),
+            ]
+        rows = self.env["mirakl.shipment"].search(domain, order="id")
         rows._mirakl_send()
         sent = len(rows.filtered(lambda r: r.state == "done"))
         return sent, len(rows) - sent
@@ -228,7 +227,7 @@ class MiraklBackend(models.Model):
                 lambda r: r.reason_type == "CANCELATION" and r.is_shop_right
             )[:1]
             if default:
-                self.sudo().cancel_reason_id = default
+                self._mirakl_write_shop({"cancel_reason_id": default.id})
         return True
 
     def _mirakl_refresh_platform_config(self, max_retries=None):
@@ -236,9 +235,11 @@ class MiraklBackend(models.Model):
         ok = super()._mirakl_refresh_platform_config(max_retries=max_retries)
         if ok and self.platform_config:
             config = json.loads(self.platform_config)
-            self.sudo().platform_alternative_carrier_disabled = bool(
-                find_feature(config, "disable_seller_alternative_carrier")
-            )
+            disabled = bool(find_feature(config, "disable_seller_alternative_carrier"))
+            if disabled != self.platform_alternative_carrier_disabled:
+                self._mirakl_write_shop(
+                    {"platform_alternative_carrier_disabled": disabled}
+                )
         return ok
 
     def _mirakl_refresh_reference_data(self):

@@ -290,9 +290,13 @@ class MiraklBackend(models.Model):
     def _cron_mirakl_stock_daily(self):
         """Daily: compare with Mirakl (OF21), then push every quantity."""
         shops = self.search([("stock_push_enabled", "=", True)])
-        shops._mirakl_cron_each("OF21", lambda backend: backend._mirakl_check_drift())
         shops._mirakl_cron_each(
-            "STO01", lambda backend: backend._mirakl_push_stock(full=True)
+            "OF21", lambda backend: backend._mirakl_check_drift(), retry_soon=True
+        )
+        shops._mirakl_cron_each(
+            "STO01",
+            lambda backend: backend._mirakl_push_stock(full=True),
+            retry_soon=True,
         )
 
     @api.model
@@ -689,7 +693,7 @@ class MiraklBackend(models.Model):
         vals = {"stock_last_push_date": now, "stock_last_push_summary": message}
         if ok and full and not offer_ids:
             vals["stock_last_full_push_date"] = now
-        self.sudo().write(vals)
+        self._mirakl_write_shop(vals)
         _logger.info("Mirakl shop %s: stock push (%s): %s", self.id, mode, stats)
         return dict(stats, ok=ok, message=message)
 
@@ -1132,7 +1136,7 @@ class MiraklBackend(models.Model):
             self.env["mirakl.sync.issue"]._mirakl_resolve(
                 self, "OF24", mirakl_ref="currency"
             )
-        self.sudo().offer_last_export_date = fields.Datetime.now()
+        self._mirakl_write_shop({"offer_last_export_date": fields.Datetime.now()})
         message = _(
             "%(shop)s: %(offers)s offers sent and %(deleted)s deleted in %(calls)s "
             "calls, %(unchanged)s unchanged, %(blocked)s blocked by an SKU problem.",
@@ -1317,7 +1321,9 @@ class MiraklBackend(models.Model):
             unknown=len(unknown),
             **stats,
         )
-        self.sudo().write({"drift_last_check_date": now, "drift_summary": summary})
+        self._mirakl_write_shop(
+            {"drift_last_check_date": now, "drift_summary": summary}
+        )
         Issue = self.env["mirakl.sync.issue"]
         if stats["drift"] or stats["missing"] or unknown:
             details = [summary]

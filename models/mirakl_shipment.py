@@ -178,9 +178,16 @@ class MiraklShipment(models.Model):
         return issue
 
     def _mirakl_send(self, max_retries=None):
-        """Send each pending row; a row another worker is sending is skipped."""
+        """Send each pending row; a row another worker is sending is skipped.
+
+        Each row is one unit of work: its own savepoint, committed after it
+        in a scheduled run; rows are no longer started once the run's time
+        budget is spent (the next run sends them).
+        """
         self.flush_model()
         for row in self:
+            if row.backend_id._mirakl_out_of_time():
+                break
             # Claim the row: a concurrent sender (cron, post-commit, button)
             # skips it instead of sending the same confirmation twice.
             self.env.cr.execute(
@@ -192,7 +199,7 @@ class MiraklShipment(models.Model):
                 continue
             row.invalidate_recordset()
             try:
-                with self.env.cr.savepoint():
+                with row.backend_id._mirakl_savepoint():
                     row._mirakl_send_one(max_retries)
             except Exception as error:  # keep the outbox going; the row says why
                 _logger.exception("Mirakl shipment %s crashed", row.id)
@@ -217,13 +224,12 @@ class MiraklShipment(models.Model):
         except MiraklError as error:
             if self._mirakl_already_done(error):
                 return
-            issue = self._mirakl_issue(None, error=error)
-            if error.operation in ("ST01", "OR30") and error.category in (
-                "connection",
-                "timeout",
-                "server",
-            ):
+            unclear = error.category in ("connection", "timeout", "server", "budget")
+            if error.operation in ("ST01", "OR30") and unclear:
                 self.uncertain = True
+            if error.category == "budget":
+                return  # the run's time is up: the next run sends it
+            issue = self._mirakl_issue(None, error=error)
             self._mirakl_failed(issue.message)
             if self.attempts == 1 and self.picking_id:
                 self.picking_id.message_post(
@@ -484,7 +490,10 @@ class MiraklShipment(models.Model):
             try:
                 with registry.cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {"mirakl_uid": uid})
-                    env["mirakl.shipment"].browse(ids).exists()._mirakl_send()
+                    rows = env["mirakl.shipment"].browse(ids).exists()
+                    # Within the request's own time: the cron sends the rest.
+                    deadline = rows.backend_id._mirakl_run_deadline()
+                    rows.with_context(mirakl_deadline=deadline)._mirakl_send()
             except Exception:  # the cron sends it later: never lose the row
                 _logger.exception(
                     "Mirakl: sending shipments %s of %s after commit failed",

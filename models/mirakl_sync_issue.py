@@ -5,7 +5,9 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .. import const
+from ..lib import mappers
 from ..lib.redact import excerpt, redact
+from .mirakl_backend import CRASH_REF
 
 _logger = logging.getLogger(__name__)
 
@@ -74,6 +76,11 @@ class MiraklSyncIssue(models.Model):
         readonly=True,
         help="For an order waiting for acceptance: when the marketplace refuses it.",
     )
+    mirakl_held_order = fields.Boolean(
+        compute="_compute_mirakl_held_order",
+        help="An order held back before it had a Sales Order: the seller may "
+        "refuse it on Mirakl from here.",
+    )
     priority = fields.Selection(
         [("0", "Normal"), ("1", "Urgent")], default="0", tracking=True
     )
@@ -108,6 +115,18 @@ class MiraklSyncIssue(models.Model):
             label = const.OPERATIONS.get(issue.operation)
             issue.operation_label = (
                 "%s (%s)" % (issue.operation, label) if label else issue.operation
+            )
+
+    @api.depends("operation", "res_id", "mirakl_ref", "state", "category")
+    def _compute_mirakl_held_order(self):
+        for issue in self:
+            issue.mirakl_held_order = bool(
+                issue.state == "open"
+                and issue.operation == "OR11"
+                and not issue.res_id
+                and mappers.usable_id(issue.mirakl_ref)
+                and issue.mirakl_ref != CRASH_REF
+                and issue.category != "lost"
             )
 
     @api.depends("res_model", "res_id")
@@ -153,6 +172,17 @@ class MiraklSyncIssue(models.Model):
             title,
             self.message if not result else self.name,
             "success" if result else "danger",
+        )
+
+    def action_mirakl_refuse_order(self):
+        """Refuse, on Mirakl, the order held back by this issue (every line)."""
+        self.ensure_one()
+        if not self.mirakl_held_order:
+            raise UserError(_("This issue does not hold back a Mirakl order."))
+        operator = self.backend_id._mirakl_as_operator()
+        ok, message = operator._mirakl_refuse_held_order(self.with_env(operator.env))
+        return self.backend_id._mirakl_notification(
+            _("Mirakl"), message, "success" if ok else "danger", sticky=not ok
         )
 
     def action_resolve(self):
@@ -404,7 +434,9 @@ class MiraklSyncIssue(models.Model):
         )
 
     @api.model
-    def _mirakl_resolve(self, backend, operation, record=None, mirakl_ref=None):
+    def _mirakl_resolve(
+        self, backend, operation, record=None, mirakl_ref=None, resolution=None
+    ):
         """Close the open issue of this key after the operation succeeded.
 
         The order import passes a ``mirakl_issue_guard`` context when it knows
@@ -417,5 +449,5 @@ class MiraklSyncIssue(models.Model):
             self._mirakl_key_domain(backend, operation, record, mirakl_ref)
         )
         if issues:
-            issues._mirakl_close(_("Resolved by a later successful call"))
+            issues._mirakl_close(resolution or _("Resolved by a later successful call"))
         return issues

@@ -86,7 +86,7 @@ class ResPartner(models.Model):
 
     @api.model
     def _mirakl_prepare_address_vals(self, backend, address):
-        country = backend._mirakl_country(address.country_iso_code)
+        country = backend._mirakl_address_country(address)[0]
         street2 = ", ".join(p for p in (address.street_2, address.additional_info) if p)
         vals = {
             "name": address.name

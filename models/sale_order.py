@@ -666,6 +666,25 @@ class SaleOrder(models.Model):
         if changed:
             self.write(changed)
         Issue = self.env["mirakl.sync.issue"]
+        if order.total_price is None:
+            Issue._mirakl_record(
+                self.mirakl_backend_id,
+                "ORDER",
+                _(
+                    "Mirakl sent no total_price for %(order)s: its total "
+                    "(%(total)s from the lines) could not be checked against "
+                    "Mirakl's own. Check the order on Mirakl.",
+                    order=self.mirakl_order_id,
+                    total=expected_total,
+                ),
+                category="data",
+                record=self,
+                mirakl_ref="total",
+            )
+        else:
+            Issue._mirakl_resolve(
+                self.mirakl_backend_id, "ORDER", record=self, mirakl_ref="total"
+            )
         if messages:
             Issue._mirakl_record(
                 self.mirakl_backend_id,

@@ -105,11 +105,11 @@ class Bench(InnerBench):
         # pylint: disable=import-outside-toplevel
         import odoo
 
-        from odoo.addons.mirakl_connector.models import mirakl_backend_order
+        from odoo.addons.mirakl_connector.models import mirakl_backend
 
         from sandbox import server as sandbox_server
 
-        if not mirakl_backend_order._can_commit():
+        if not mirakl_backend._can_commit():
             raise SystemExit("the connector would not commit per order here")
         cursor_class = odoo.sql_db.Cursor
         plain_commit = cursor_class.commit
