@@ -137,6 +137,7 @@ filter (RE02 is deprecated).
 
 import base64
 import binascii
+import copy
 import json
 import re
 from dataclasses import dataclass
@@ -450,10 +451,22 @@ def list_orders(state, request):
         orders.sort(
             key=lambda o: (o.last_updated, o.order_id), reverse=direction == "desc"
         )
-    page = orders[offset : offset + page_size] if paginate else orders
+    ids = query.csv("order_ids")
+    malformed = [
+        raw
+        for raw in state.malformed_orders
+        if ids is None or str(raw.get("order_id")) in ids
+    ]
+    served = [(o, None) for o in orders] + [(None, raw) for raw in malformed]
+    page = served[offset : offset + page_size] if paginate else served
     return 200, {
-        "orders": [render_order(o, tax_mode, state.details_visible(o)) for o in page],
-        "total_count": len(orders),
+        "orders": [
+            copy.deepcopy(raw)
+            if order is None
+            else render_order(order, tax_mode, state.details_visible(order))
+            for order, raw in page
+        ],
+        "total_count": len(served),
     }
 
 

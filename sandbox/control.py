@@ -36,6 +36,15 @@ POST     /_sandbox/orders/raw            body ``{"order": {...}}``: store an
                                          any order of the same id, and
                                          dropping its shipments) -> the
                                          order as stored
+POST     /_sandbox/orders/malformed      body ``{"order": {...}}``: serve a
+                                         JSON object that breaks OR11's
+                                         contract (no order_id, repeated
+                                         line ids, unknown state...)
+                                         verbatim, after the sandbox's own
+                                         orders in every OR11 answer (and
+                                         for its order_id asked by id); no
+                                         workflow applies to it ->
+                                         ``{"malformed_orders": n}``
 GET      /_sandbox/catalogue             -> products, shipping types and
                                          zone, carriers, customers,
                                          categories, reasons (RE01)
@@ -413,6 +422,16 @@ def add_raw_order(state, request):
     return 200, _view(state, order)
 
 
+def add_malformed_order(state, request):
+    body = _body(request)
+    _only(body, {"order"}, "request")
+    order = body.get("order")
+    if not isinstance(order, dict):
+        raise bad_request("order must be a JSON object")
+    state.malformed_orders.append(order)
+    return 200, {"malformed_orders": len(state.malformed_orders)}
+
+
 def catalogue(state, request):
     shipping_types = [
         dict(
@@ -727,6 +746,7 @@ _ROUTES = (
     ("PUT", "config", put_config),
     ("POST", "orders", create_orders),
     ("POST", "orders/raw", add_raw_order),
+    ("POST", "orders/malformed", add_malformed_order),
     ("GET", "orders/(?P<order_id>[^/]+)", get_order),
     ("POST", "orders/(?P<order_id>[^/]+)/cancel", cancel_order),
     ("POST", "orders/(?P<order_id>[^/]+)/refund", refund_order),

@@ -753,6 +753,9 @@ class SandboxState:
         self.call_seq = 0
         self.offset_seconds = 0.0
         self.orders = {}
+        # OR11 orders that break the contract (no order_id, repeated line ids,
+        # unknown states...), served verbatim after the sandbox's own.
+        self.malformed_orders = []
         self.next_number = seed.FIRST_COMMERCIAL_NUMBER
         self.cancelation_seq = 0
         self.shipments = {}  # id -> Shipment, in creation order

@@ -10,6 +10,8 @@ from . import test_sandbox_billing
 from . import test_client_billing
 from . import test_order_import
 from . import test_order_concurrency
+from . import test_reliability
+from . import test_committed_runs
 from . import test_mappers
 from . import test_shipments
 from . import test_stock

@@ -12,12 +12,15 @@ timeout handling is tested for real against the sandbox's slow answers.
 """
 
 import logging
+import threading
 from contextlib import contextmanager
 
 import requests
 import werkzeug.urls
 
-from odoo.tests import BaseCase, TransactionCase
+from odoo import SUPERUSER_ID, Command, api
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, TransactionCase, get_db_name
 from odoo.tests.common import _super_send
 
 from ..lib import is_loopback_host
@@ -105,6 +108,10 @@ class SandboxControl:
     def add_raw_order(self, order_json):
         """Store an OR11 order JSON verbatim; returns it as stored."""
         return self.call("POST", "orders/raw", json={"order": order_json})
+
+    def add_malformed_order(self, order_json):
+        """Serve a JSON object that breaks OR11's contract, verbatim."""
+        return self.call("POST", "orders/malformed", json={"order": order_json})
 
     def catalogue(self):
         return self.call("GET", "catalogue")
@@ -213,6 +220,146 @@ class MiraklCommon(SandboxMixin, TransactionCase):
     def _mirakl_test_company(cls):
         """The company of the test shop (a class may give the shop its own)."""
         return cls.env.company
+
+
+class CommittedShopCase(SandboxMixin, BaseCase):
+    """Tests that need committed data: several cursors (workers) at once, or
+    a scheduled run that commits as it goes (``mirakl_commit``).
+
+    Other cursors cannot see a test transaction, so the shop, its products,
+    taxes and carrier are created and committed in a cursor of their own in
+    ``setUpClass``, and removed after the class (with its orders, contacts
+    and deliveries). ``shop_vals`` adds values to the shop.
+    """
+
+    skus = ("WDR-BLK-10", "KHD-GRY-3-4Y")
+    shop_vals = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry = Registry(get_db_name())
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            gbp = env.ref("base.GBP")
+            cls.gbp_was_active = gbp.active
+            gbp.active = True
+            company = env.company
+            taxes = env["account.tax"].create(
+                [
+                    {
+                        "name": "%s VAT %s%%" % (cls.__name__, rate),
+                        "amount": rate,
+                        "type_tax_use": "sale",
+                        "price_include_override": "tax_included",
+                        "company_id": company.id,
+                    }
+                    for rate in (20.0, 0.0)
+                ]
+            )
+            products = env["product.product"].create(
+                [
+                    {"name": sku, "default_code": sku, "is_storable": True}
+                    for sku in cls.skus
+                ]
+            )
+            service = env["product.product"].create(
+                {"name": "%s shipping" % cls.__name__, "type": "service"}
+            )
+            carrier = env["delivery.carrier"].create(
+                {"name": "%s carrier" % cls.__name__, "product_id": service.id}
+            )
+            pricelist = env["product.pricelist"].create(
+                {"name": "%s GBP" % cls.__name__, "currency_id": gbp.id}
+            )
+            backend = env["mirakl.backend"].create(
+                dict(
+                    {
+                        "name": "%s shop" % cls.__name__,
+                        "api_url": cls.sandbox_url,
+                        "api_key": API_KEY,
+                        "shop_id": str(SHOP_ID),
+                        "pricelist_id": pricelist.id,
+                        "warehouse_id": env["stock.warehouse"]
+                        .search([("company_id", "=", company.id)], limit=1)
+                        .id,
+                        "shipping_type_ids": [
+                            Command.create({"code": code, "carrier_id": carrier.id})
+                            for code in ("STD", "EXP")
+                        ],
+                    },
+                    **cls.shop_vals,
+                )
+            )
+            cls.ids = {
+                "taxes": taxes.ids,
+                "products": products.ids,
+                "service": service.id,
+                "carrier": carrier.id,
+                "pricelist": pricelist.id,
+                "backend": backend.id,
+            }
+        cls.addClassCleanup(cls._remove_committed_data)
+
+    @classmethod
+    def _remove_committed_data(cls):
+        with cls.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"active_test": False})
+            backend = env["mirakl.backend"].browse(cls.ids["backend"])
+            orders = env["sale.order"].search([("mirakl_backend_id", "=", backend.id)])
+            partners = env["res.partner"].search(
+                [("mirakl_backend_id", "=", backend.id)]
+            )
+            orders.picking_ids.unlink()
+            orders.unlink()
+            env["res.partner"].search([("parent_id", "in", partners.ids)]).unlink()
+            partners.unlink()
+            backend.unlink()
+            env["product.pricelist"].browse(cls.ids["pricelist"]).unlink()
+            env["delivery.carrier"].browse(cls.ids["carrier"]).unlink()
+            products = env["product.product"].browse(
+                [*cls.ids["products"], cls.ids["service"]]
+            )
+            templates = products.product_tmpl_id
+            products.unlink()
+            templates.unlink()
+            env["account.tax"].browse(cls.ids["taxes"]).unlink()
+            env.ref("base.GBP").active = cls.gbp_was_active
+
+    def in_cursor(self, job, **context):
+        """``job(shop)`` in a cursor of its own, committed at the end."""
+        with self.registry.cursor() as cr:
+            # Odoo's runner holds the registry lock while tests run: give the
+            # cursor its transaction so no lookup waits for it.
+            cr.transaction = api.Transaction(self.registry)
+            env = api.Environment(cr, SUPERUSER_ID, context)
+            return job(env["mirakl.backend"].browse(self.ids["backend"]))
+
+    def in_threads(self, *jobs, **context):
+        """Run each ``job(shop)`` in its own thread and cursor, all at once."""
+        barrier = threading.Barrier(len(jobs))
+        results, errors = [None] * len(jobs), []
+
+        def run(index, job):
+            def started(backend):
+                barrier.wait(timeout=30)
+                return job(backend)
+
+            try:
+                results[index] = self.in_cursor(started, **context)
+            except Exception as error:  # noqa: BLE001 - reported by the test
+                errors.append(error)
+
+        threads = [
+            threading.Thread(target=run, args=(index, job))
+            for index, job in enumerate(jobs)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        self.assertFalse(errors)
+        return results
 
 
 class LogCapture(logging.Handler):

@@ -918,6 +918,19 @@ class TestSandboxFaults(SandboxHttpCase):
         )
         self.assertEqual((again["fault"], again["status"]), (None, 400))
 
+    def test_malformed_orders_are_served_verbatim(self):
+        self.new_order()
+        odd = {"order_state": "ODD", "order_lines": [{"order_line_id": "L"}] * 2}
+        self.control.add_malformed_order(odd)
+        self.control.add_malformed_order(dict(odd, order_id="ODD-1-A"))
+        body = self.api("GET", "/api/orders", params={"max": 2}).json()
+        self.assertEqual(body["total_count"], 3)
+        self.assertEqual(body["orders"][1], odd)
+        by_id = self.api("GET", "/api/orders", params={"order_ids": "ODD-1-A"}).json()
+        self.assertEqual([o["order_id"] for o in by_id["orders"]], ["ODD-1-A"])
+        self.control.reset()
+        self.assertEqual(self.api("GET", "/api/orders").json()["total_count"], 0)
+
     def test_match_by_method_and_path(self):
         order = self.new_order()
         self.control.fault("500", method="PUT", path=r"/accept$", count=2)
