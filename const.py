@@ -55,6 +55,7 @@ ISSUE_CATEGORIES = [
     ("timeout", "Timeout"),
     ("tls", "TLS / certificate"),
     ("rate_limit", "Rate limit"),
+    ("budget", "Time budget spent"),
     ("server", "Mirakl server error"),
     ("not_found", "Not found"),
     ("validation", "Rejected by Mirakl"),

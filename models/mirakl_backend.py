@@ -20,6 +20,7 @@ from ..lib import (
     normalise_base_url,
 )
 from ..lib import const as lib_const
+from .ir_cron import cron_pass_deadline
 
 _logger = logging.getLogger(__name__)
 
@@ -347,14 +348,15 @@ class MiraklBackend(models.Model):
 
     def _mirakl_run_deadline(self):
         """``time.monotonic()`` by which a run of these shops stops working:
-        the smallest time budget, at most a share of Odoo's real-time limit."""
+        the smallest time budget, at most a share of Odoo's real-time limit,
+        and in a scheduled job no later than its cron pass may last."""
         budget = min(self.sudo().mapped("cron_time_budget") or [60])
-        limit = tools.config.get("limit_time_real_cron") or 0
-        if limit <= 0:
-            limit = tools.config.get("limit_time_real") or 0
+        limit = tools.config.get("limit_time_real") or 0
         if limit > 0:
             budget = min(budget, limit * RUN_LIMIT_SHARE)
-        return time.monotonic() + budget
+        deadline = time.monotonic() + budget
+        pass_deadline = cron_pass_deadline()
+        return min(deadline, pass_deadline) if pass_deadline else deadline
 
     def _mirakl_out_of_time(self):
         """Whether the time budget of the run in progress is spent."""

@@ -501,6 +501,9 @@ class MiraklBackend(models.Model):
             max_retries=max_retries,
         )
         if not ok:
+            if isinstance(result, MiraklDeadlineError):
+                stats["stopped"] = True  # the next run reads them
+                return stats
             stats["error"] = self._mirakl_explain(result)
             stats["failed"] += len(order_ids)
             return stats
@@ -938,7 +941,8 @@ class MiraklBackend(models.Model):
         lost = False
         if sale.mirakl_acceptance in (False, "pending", "to_send", "expired"):
             lost = order.state_reason_code == mappers.AUTO_REFUSED
-            sale.mirakl_acceptance = "expired" if lost else "refused"
+            if sale.mirakl_acceptance != "expired":
+                sale.mirakl_acceptance = "expired" if lost else "refused"
         self._mirakl_close_acceptance_issue(sale, lost=lost)
         if lost:
             outcome.append("lost")

@@ -20,6 +20,9 @@ PUT      /_sandbox/config                partial update (unknown keys: 400)
 POST     /_sandbox/orders                body ``{"count": N}`` and/or
                                          ``{"orders": [spec]}`` ->
                                          ``{"orders": [OR11 objects]}``
+GET      /_sandbox/orders                -> ``{"orders": [...]}``: every
+                                         order as OR11 shows it, in creation
+                                         order
 GET      /_sandbox/orders/<id>           -> the order as OR11 shows it
 POST     /_sandbox/orders/<id>/cancel    body ``{"lines": [{"order_line_id",
                                          "quantity"}]?, "reason_code":
@@ -367,6 +370,10 @@ def create_orders(state, request):
 
 def get_order(state, request):
     return 200, _view(state, state.get_order(request.params["order_id"]))
+
+
+def list_orders(state, request):
+    return 200, {"orders": [_view(state, order) for order in state.orders.values()]}
 
 
 def _order_lines(raw, keys, minimum):
@@ -745,6 +752,7 @@ _ROUTES = (
     ("GET", "config", get_config),
     ("PUT", "config", put_config),
     ("POST", "orders", create_orders),
+    ("GET", "orders", list_orders),
     ("POST", "orders/raw", add_raw_order),
     ("POST", "orders/malformed", add_malformed_order),
     ("GET", "orders/(?P<order_id>[^/]+)", get_order),

@@ -926,6 +926,8 @@ class TestSandboxFaults(SandboxHttpCase):
         body = self.api("GET", "/api/orders", params={"max": 2}).json()
         self.assertEqual(body["total_count"], 3)
         self.assertEqual(body["orders"][1], odd)
+        listed = self.control.call("GET", "orders")["orders"]
+        self.assertEqual(len(listed), 1)  # the sandbox's own orders only
         by_id = self.api("GET", "/api/orders", params={"order_ids": "ODD-1-A"}).json()
         self.assertEqual([o["order_id"] for o in by_id["orders"]], ["ODD-1-A"])
         self.control.reset()
