@@ -330,7 +330,6 @@ class Soak:
                 ("sale_id.mirakl_backend_id", "!=", False),
             ],
             fields=["id", "sale_id", "name"],
-            limit=40,
         )
         done = 0
         for picking in pickings:
