@@ -780,13 +780,13 @@ class MiraklBackend(models.Model):
             for vals in changes
             for name, value in vals
         )
-        old_raw = json.loads(sale.mirakl_raw or "{}")
+        old_raw = sale._mirakl_raw_data()
         old_customer = old_raw.get("customer")
         # The first read after the shop's decision re-checks everything.
         lines_changed = lines_changed or (
             old_raw.get("order_state") in mappers.PRE_ACCEPTANCE_STATES
         )
-        vals = self._mirakl_prepare_order_state_vals(order)
+        vals = self._mirakl_prepare_order_state_vals(order, sale)
         if sale.state in ("draft", "sent") and old_customer != order.raw.get(
             "customer"
         ):
@@ -1165,15 +1165,23 @@ class MiraklBackend(models.Model):
 
     # === BUSINESS METHODS: building the Sales Order === #
 
-    def _mirakl_prepare_order_state_vals(self, order):
-        return {
+    def _mirakl_prepare_order_state_vals(self, order, sale=None):
+        vals = {
             "mirakl_digest": order.digest,
             "mirakl_state": order.state,
             "mirakl_state_reason": order.state_reason_label or order.state_reason_code,
             "mirakl_last_updated": order.last_updated,
             "mirakl_synced_at": fields.Datetime.now(),
             "mirakl_raw": order.raw_json,
+            "mirakl_shipping_deadline": order.shipping_deadline,
         }
+        # Mirakl's shipping deadline schedules the delivery (its deadline);
+        # written only when it moves (Odoo then moves the deliveries).
+        if order.shipping_deadline and (
+            sale is None or sale.commitment_date != order.shipping_deadline
+        ):
+            vals["commitment_date"] = order.shipping_deadline
+        return vals
 
     def _mirakl_prepare_partner_vals(self, order, sale=None, cache=None):
         """Customer, invoice and delivery contacts of the order.

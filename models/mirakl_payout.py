@@ -14,6 +14,8 @@ checks each cycle before anything is booked.
 
 import json
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 
 # The TL02 type of the payout line: checked against the cycle, never booked.
@@ -84,6 +86,16 @@ class MiraklBillingCycle(models.Model):
         help="An open drift issue: figures that disagree.",
     )
 
+    tolerated_gap = fields.Boolean(
+        string="Gap within tolerance",
+        readonly=True,
+        copy=False,
+        help="An operator document differs from its transaction lines by less "
+        "than the shop's tolerance: booked at the document's figures, but "
+        "shown to finance (both figures are in Tolerated gaps and the chatter).",
+    )
+    tolerated_gap_note = fields.Text(string="Tolerated gaps", readonly=True, copy=False)
+
     _sql_constraints = [
         (
             "backend_mirakl_id_uniq",
@@ -131,6 +143,26 @@ class MiraklBillingCycle(models.Model):
         for cycle in self:
             cycle.issue_count = counts.get(cycle.id, 0)
             cycle.has_drift = cycle.id in drift
+
+    def _mirakl_note_tolerated_gaps(self, gaps):
+        """Keep the gaps the tolerance let through visible: on the cycle, in
+        its drift filter and, when they change, in its chatter."""
+        self.ensure_one()
+        note = "\n".join(gaps) or False
+        if note == (self.tolerated_gap_note or False):
+            return
+        self.write({"tolerated_gap": bool(gaps), "tolerated_gap_note": note})
+        if gaps:
+            self.message_post(
+                body=Markup("%s<ul>%s</ul>")
+                % (
+                    _(
+                        "Booked within the shop's tolerance, although the operator's "
+                        "document and its transaction lines differ:"
+                    ),
+                    Markup("").join(Markup("<li>%s</li>") % gap for gap in gaps),
+                )
+            )
 
     def _search_has_drift(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):

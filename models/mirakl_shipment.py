@@ -278,14 +278,7 @@ class MiraklShipment(models.Model):
         backend = self.backend_id
         sale = self.sale_order_id
         problems = []
-        shipping_type = backend.shipping_type_ids.filtered(
-            lambda st: st.carrier_id == sale.carrier_id
-        )[:1]
-        if not shipping_type and sale.mirakl_raw:
-            code = json.loads(sale.mirakl_raw).get("shipping_type_code")
-            shipping_type = backend.shipping_type_ids.filtered(
-                lambda st: st.code == code
-            )[:1]
+        shipping_type = sale._mirakl_shipping_type()
         if shipping_type.mandatory_tracking and not self.tracking_number:
             problems.append(
                 _(
@@ -532,7 +525,7 @@ class MiraklShipment(models.Model):
         ]
         if shipping_taxes and whole:
             element["shipping_taxes"] = shipping_taxes
-        raw_lines = json.loads(sale.mirakl_raw or "{}").get("order_lines") or ()
+        raw_lines = sale._mirakl_raw_data().get("order_lines") or ()
         for raw in raw_lines:
             if raw.get("order_line_id") == mline.line_id:
                 element["known_cancelations"] = [
