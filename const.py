@@ -92,6 +92,29 @@ ISSUE_CATEGORIES = [
     ("other", "Other"),
 ]
 
+# Issue categories of a call to Mirakl that failed: each new failure of the
+# call counts as an attempt. The others are checks made in Odoo (an unmapped
+# SKU, a drift...): seeing them again at the next run is not an attempt.
+CALL_CATEGORIES = frozenset(
+    (
+        "auth",
+        "connection",
+        "timeout",
+        "tls",
+        "rate_limit",
+        "server",
+        "not_found",
+        "validation",
+        "protocol",
+        "other",
+    )
+)
+
+# A transient failure (timeout, 5xx, rate limit) alerts a person only once it
+# lasts: this many failed attempts over at least this many minutes.
+TRANSIENT_ALERT_ATTEMPTS = 5
+TRANSIENT_ALERT_MINUTES = 30
+
 # Operations whose issues are finance's (activities go to the shop's finance
 # responsible when set).
 FINANCE_OPERATIONS = frozenset(
