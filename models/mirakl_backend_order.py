@@ -112,6 +112,7 @@ class MiraklBackend(models.Model):
             ("stock", "Accept when free stock covers the lines"),
             ("manual", "A person accepts or refuses"),
         ],
+        string="Acceptance policy",
         default="all",
         required=True,
         tracking=True,
@@ -160,9 +161,15 @@ class MiraklBackend(models.Model):
     )
     shipping_type_ids = fields.One2many("mirakl.shipping.type", "backend_id")
     tax_map_ids = fields.One2many("mirakl.tax.map", "backend_id")
-    sale_order_count = fields.Integer(compute="_compute_sale_order_count")
-    last_import_date = fields.Datetime(readonly=True, copy=False)
-    last_import_summary = fields.Char(readonly=True, copy=False)
+    sale_order_count = fields.Integer(
+        string="Sales Orders", compute="_compute_sale_order_count"
+    )
+    last_import_date = fields.Datetime(
+        string="Last order import", readonly=True, copy=False
+    )
+    last_import_summary = fields.Char(
+        string="Last order import result", readonly=True, copy=False
+    )
 
     _sql_constraints = [
         (
@@ -217,6 +224,7 @@ class MiraklBackend(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
+            "name": _("Import Mirakl orders by id"),
             "res_model": "mirakl.order.import",
             "view_mode": "form",
             "target": "new",

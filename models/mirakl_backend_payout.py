@@ -76,7 +76,9 @@ class MiraklBackend(models.Model):
         help="How each Mirakl transaction type is booked. A type without a row "
         "holds its cycle.",
     )
-    billing_cycle_count = fields.Integer(compute="_compute_billing_cycle_count")
+    billing_cycle_count = fields.Integer(
+        string="Billing cycles", compute="_compute_billing_cycle_count"
+    )
 
     _sql_constraints = [
         (

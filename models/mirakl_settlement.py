@@ -880,7 +880,9 @@ class MiraklBillingCycle(models.Model):
         compute="_compute_bill_ids",
         help="Vendor bills of the cycle's operator documents (vendor bill option).",
     )
-    bill_count = fields.Integer(compute="_compute_bill_ids")
+    bill_count = fields.Integer(
+        string="Number of operator bills", compute="_compute_bill_ids"
+    )
 
     def _compute_bill_ids(self):
         for cycle in self:

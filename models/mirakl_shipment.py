@@ -71,13 +71,15 @@ class MiraklShipment(models.Model):
     payload = fields.Text(
         help="What is reported: lines and quantities (JSON).", readonly=True
     )
-    carrier_code = fields.Char(readonly=True)
-    carrier_name = fields.Char(readonly=True)
-    carrier_url = fields.Char(readonly=True)
-    tracking_number = fields.Char(readonly=True)
-    reason_code = fields.Char(readonly=True)
+    carrier_code = fields.Char(string="Mirakl carrier code", readonly=True)
+    carrier_name = fields.Char(string="Carrier name", readonly=True)
+    carrier_url = fields.Char(string="Carrier URL", readonly=True)
+    tracking_number = fields.Char(string="Tracking number", readonly=True)
+    reason_code = fields.Char(string="Reason code", readonly=True)
     tracking_sent = fields.Boolean(
-        readonly=True, help="OR23 accepted: only OR24 is left to send."
+        string="Tracking sent",
+        readonly=True,
+        help="OR23 accepted: only OR24 is left to send.",
     )
     uncertain = fields.Boolean(
         readonly=True,
@@ -86,8 +88,10 @@ class MiraklShipment(models.Model):
     )
     mirakl_shipment_ref = fields.Char(string="Mirakl shipment", readonly=True)
     attempts = fields.Integer(readonly=True)
-    next_attempt_date = fields.Datetime(readonly=True, index=True)
-    last_error = fields.Text(readonly=True)
+    next_attempt_date = fields.Datetime(
+        string="Next attempt", readonly=True, index=True
+    )
+    last_error = fields.Text(string="Last error", readonly=True)
     event_date = fields.Datetime(
         string="Done in Odoo",
         readonly=True,

@@ -36,11 +36,14 @@ class MiraklSyncIssue(models.Model):
         related="backend_id.company_id", store=True, index=True
     )
     operation = fields.Char(
+        string="Operation code",
         required=True,
         index=True,
         help="Mirakl endpoint code of the operation, such as OR21 (accept an order).",
     )
-    operation_label = fields.Char(compute="_compute_operation_label")
+    operation_label = fields.Char(
+        string="Operation", compute="_compute_operation_label"
+    )
     res_model = fields.Char(string="Related model", index=True)
     res_id = fields.Many2oneReference(
         string="Related record ID", model_field="res_model"
@@ -66,8 +69,12 @@ class MiraklSyncIssue(models.Model):
     message = fields.Text(required=True)
     http_status = fields.Integer(string="HTTP status")
     error_code = fields.Char(string="Mirakl error code")
-    request_excerpt = fields.Text(help="What was sent, redacted and truncated.")
-    response_excerpt = fields.Text(help="What Mirakl answered, redacted and truncated.")
+    request_excerpt = fields.Text(
+        string="Request", help="What was sent, redacted and truncated."
+    )
+    response_excerpt = fields.Text(
+        string="Response", help="What Mirakl answered, redacted and truncated."
+    )
     state = fields.Selection(
         [("open", "Open"), ("resolved", "Resolved")],
         default="open",
@@ -76,9 +83,13 @@ class MiraklSyncIssue(models.Model):
         tracking=True,
     )
     attempts = fields.Integer(default=1, readonly=True)
-    first_seen_date = fields.Datetime(default=fields.Datetime.now, readonly=True)
-    last_attempt_date = fields.Datetime(default=fields.Datetime.now, readonly=True)
-    resolved_date = fields.Datetime(readonly=True)
+    first_seen_date = fields.Datetime(
+        string="First seen", default=fields.Datetime.now, readonly=True
+    )
+    last_attempt_date = fields.Datetime(
+        string="Last seen", default=fields.Datetime.now, readonly=True
+    )
+    resolved_date = fields.Datetime(string="Resolved on", readonly=True)
     resolved_by_id = fields.Many2one("res.users", readonly=True)
     resolution = fields.Char(readonly=True, help="How the issue was closed.")
     deadline = fields.Datetime(
@@ -88,7 +99,7 @@ class MiraklSyncIssue(models.Model):
     priority = fields.Selection(
         [("0", "Normal"), ("1", "Urgent")], default="0", tracking=True
     )
-    escalated_date = fields.Datetime(readonly=True)
+    escalated_date = fields.Datetime(string="Escalated on", readonly=True)
 
     def init(self):
         # At most one open issue per failure key, even with concurrent workers.

@@ -142,7 +142,9 @@ class SaleOrder(models.Model):
         # administrators only (the connector reads it with _mirakl_raw_data).
         groups="base.group_system",
     )
-    mirakl_issue_count = fields.Integer(compute="_compute_mirakl_issue_count")
+    mirakl_issue_count = fields.Integer(
+        string="Mirakl issues", compute="_compute_mirakl_issue_count"
+    )
 
     _sql_constraints = [
         (
@@ -314,6 +316,7 @@ class SaleOrder(models.Model):
             )
         return {
             "type": "ir.actions.act_window",
+            "name": _("Cancel lines on Mirakl"),
             "res_model": "mirakl.order.cancel",
             "view_mode": "form",
             "target": "new",
@@ -335,6 +338,7 @@ class SaleOrder(models.Model):
         self._mirakl_check_decidable()
         return {
             "type": "ir.actions.act_window",
+            "name": _("Refuse lines on Mirakl"),
             "res_model": "mirakl.order.refuse",
             "view_mode": "form",
             "target": "new",
