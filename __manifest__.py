@@ -40,4 +40,9 @@
         "wizards/mirakl_picking_tracking_views.xml",
         "views/mirakl_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "mirakl_connector/static/tests/tours/*.js",
+        ],
+    },
 }
