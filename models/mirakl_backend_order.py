@@ -624,6 +624,28 @@ class MiraklBackend(models.Model):
             "position": index % PAGE + 1,
         }
 
+    def _mirakl_unit(self, work, what):
+        """``work()`` as one unit of work: its own savepoint, committed after
+        it in a scheduled run. Another transaction changing the same rows
+        meanwhile (a warehouse validating, another job) only leaves the unit
+        to the next run. Returns ``(True, result)``, or ``(False, None)``
+        after such a conflict."""
+        try:
+            with self._mirakl_savepoint():
+                result = work()
+        except CONFLICTS as error:
+            if not self._mirakl_concurrent(error):
+                raise
+            _logger.info(
+                "Mirakl shop %s: %s left to the next run (%s)",
+                self.id,
+                what,
+                type(error).__name__,
+            )
+            return False, None
+        self._mirakl_commit()
+        return True, result
+
     @api.model
     def _mirakl_concurrent(self, error):
         """Whether a conflict comes from another transaction working on the
@@ -1696,24 +1718,27 @@ class MiraklBackend(models.Model):
             if self._mirakl_out_of_time():
                 stats["stopped"] = True
                 break
-            with self._mirakl_savepoint():
-                if sale.mirakl_acceptance in (False, "pending") and (
-                    self.acceptance_policy != "manual"
-                ):
-                    sale.mirakl_acceptance = False
-                    sale.order_line.filtered(
-                        lambda line: (
-                            line.mirakl_line_state == mappers.WAITING_ACCEPTANCE
-                        )
-                    ).mirakl_decision = False
-                    sale._mirakl_decide(stock_budget)
-                if sale.mirakl_acceptance == "to_send" and sale._mirakl_send_decision():
-                    stats[
-                        "accepted"
-                        if sale.mirakl_acceptance == "accepted"
-                        else "refused"
-                    ] += 1
-            self._mirakl_commit()
+            done, sent = self._mirakl_unit(
+                lambda sale=sale: self._mirakl_retry_decision(sale, stock_budget),
+                "the decision on %s" % sale.mirakl_order_id,
+            )
+            if done and sent:
+                stats[sent] += 1
+
+    def _mirakl_retry_decision(self, sale, stock_budget):
+        """Decide again (unless a person decides) and send; returns the stats
+        key to count, or None when nothing went to Mirakl."""
+        if sale.mirakl_acceptance in (False, "pending") and (
+            self.acceptance_policy != "manual"
+        ):
+            sale.mirakl_acceptance = False
+            sale.order_line.filtered(
+                lambda line: line.mirakl_line_state == mappers.WAITING_ACCEPTANCE
+            ).mirakl_decision = False
+            sale._mirakl_decide(stock_budget)
+        if sale.mirakl_acceptance == "to_send" and sale._mirakl_send_decision():
+            return "accepted" if sale.mirakl_acceptance == "accepted" else "refused"
+        return None
 
     def _mirakl_release_paid_orders(self, stats):
         """Release paid orders held back earlier (an address fixed since)."""
@@ -1728,10 +1753,11 @@ class MiraklBackend(models.Model):
             if self._mirakl_out_of_time():
                 stats["stopped"] = True
                 break
-            with self._mirakl_savepoint():
-                if sale._mirakl_release():
-                    stats["released"] += 1
-            self._mirakl_commit()
+            done, released = self._mirakl_unit(
+                sale._mirakl_release, "the release of %s" % sale.mirakl_order_id
+            )
+            if done and released:
+                stats["released"] += 1
 
     def _mirakl_send_seller_references(self, orders=None, max_retries=None):
         """OR04: write each Sales Order's number to Mirakl as the seller's reference."""
@@ -1779,8 +1805,16 @@ class MiraklBackend(models.Model):
                     mirakl_ref=so.mirakl_order_id,
                 )
                 continue
-            so.mirakl_seller_ref_sent = so.name
-            sent |= so
+            # One order at a time: another transaction writing an order
+            # (its delivery validated, its invoice posted) only leaves its
+            # reference pending, sent again by the next cycle (OR04 repeats
+            # harmlessly).
+            done, _result = self._mirakl_unit(
+                lambda so=so: so.write({"mirakl_seller_ref_sent": so.name}),
+                "the seller reference of %s" % so.mirakl_order_id,
+            )
+            if done:
+                sent |= so
         open_issues = Issue.search(
             [
                 ("backend_id", "=", self.id),

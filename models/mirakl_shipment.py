@@ -203,15 +203,23 @@ class MiraklShipment(models.Model):
                 continue
             row.invalidate_recordset()
             try:
-                with row.backend_id._mirakl_savepoint():
-                    row._mirakl_send_one(max_retries)
+                done, _result = row.backend_id._mirakl_unit(
+                    lambda row=row: row._mirakl_send_one(max_retries),
+                    "confirmation %s" % row.id,
+                )
             except Exception as error:  # keep the outbox going; the row says why
                 _logger.exception("Mirakl shipment %s crashed", row.id)
+                row._mirakl_unclear()
                 row._mirakl_failed(
                     row._mirakl_issue(
                         _("Could not send: %(error)s", error=error), "other"
                     ).message
                 )
+                done = False
+            if not done:
+                # Rolled back after the call to Mirakl, maybe: look before
+                # sending a shipment or a cancellation again.
+                row._mirakl_unclear()
             row.backend_id._mirakl_commit()
 
     def _mirakl_send_one(self, max_retries):
@@ -248,6 +256,12 @@ class MiraklShipment(models.Model):
         sale.message_post(
             body=_("Mirakl: %(what)s accepted.", what=dict(KINDS)[self.kind])
         )
+
+    def _mirakl_unclear(self):
+        """Whether Mirakl has this row's shipment or cancellation is unknown:
+        the next attempt looks for it before creating it again."""
+        if self.kind in ("shipment", "cancel_lines") and not self.uncertain:
+            self.uncertain = True
 
     def _mirakl_failed(self, message):
         attempts = self.attempts + 1

@@ -468,11 +468,23 @@ class Soak:
             for c in self.control("GET", "calls")["calls"]
             if (c.get("user_agent") or "").startswith("mirakl_connector/")
         ]
+        for name, data in (("orders", orders), ("calls", calls)):
+            (self.run.tmp / ("sandbox_%s.json" % name)).write_text(
+                json.dumps(data), encoding="utf-8"
+            )
 
         def applied(operation):
+            """Calls Mirakl carried out, per order: answered 2xx without a
+            fault, or slow, or carried out then dropped (``drop_after``);
+            the other faults answer in the operation's place."""
             per_order = Counter()
             for c in calls:
-                status = c["status"] or c.get("applied_status") or 0
+                if c["fault"] in (None, "slow"):
+                    status = c["status"] or 0
+                elif c["fault"] == "drop_after":
+                    status = c.get("applied_status") or 0
+                else:
+                    continue
                 if c["operation"] == operation and 200 <= status < 300:
                     per_order[c["path"].split("/")[3]] += 1
             return per_order
@@ -523,7 +535,8 @@ class Soak:
         ]
         log = self.server_log.read_text(encoding="utf-8", errors="replace")
         before_kill, _mark, after_kill = log.partition(KILL_MARK)
-        faulted = sum(1 for c in calls if c["fault"])
+        window = [c for c in calls if c["time"] < fault_end.isoformat()]
+        faulted = sum(1 for c in window if c["fault"])
         sandbox_text = (self.run.tmp / "sandbox.log").read_text(
             encoding="utf-8", errors="replace"
         )
@@ -543,6 +556,7 @@ class Soak:
             "calm_latency": calm,
             "issues": issues,
             "calls": len(calls),
+            "window": len(window),
             "faulted": faulted,
             "logs": [self.log_kinds(before_kill), self.log_kinds(after_kill)],
             "key_in_logs": log.count(API_KEY) + sandbox_text.count(API_KEY),
@@ -606,11 +620,13 @@ def report(figures, elapsed, args):
         "  Confirmation rows:               %s" % dict(figures["rows"]),
         "  Confirmation latency, all:       %s" % pct(figures["latency"]),
         "  ... validated after faults:      %s" % pct(figures["calm_latency"]),
-        "  Mirakl calls / faulted:          %d / %d (%.1f %%)"
+        "  Mirakl calls:                    %d (%d while faulting, %d faulted: "
+        "%.1f %%)"
         % (
             figures["calls"],
+            figures["window"],
             figures["faulted"],
-            100.0 * figures["faulted"] / max(figures["calls"], 1),
+            100.0 * figures["faulted"] / max(figures["window"], 1),
         ),
         "  Issues opened / resolved / open: %d / %d / %d %s"
         % (opened, resolved, opened - resolved, dict(still)),

@@ -138,6 +138,42 @@ class TestCommittedRuns(CommittedShopCase):
 
     # --- 3. jobs of one shop at once ---
 
+    def test_3_orders_written_elsewhere_during_a_cycle_do_not_crash_it(self):
+        self.control.config(debit_delay_seconds=3600)
+        (order,) = self.new_orders(1)
+        # The cycle's seller reference call (OR04) is slow; meanwhile someone
+        # writes the Sales Order the cycle is about to mark as referenced.
+        self.control.fault("slow", operation="OR04", count=1, delay=3)
+
+        def import_orders(shop):
+            return shop._mirakl_import_orders()
+
+        def packer(shop):
+            deadline = time.monotonic() + 30
+            while not self.control.calls("OR04") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            sale = shop.env["sale.order"].search(
+                [("mirakl_order_id", "=", order["order_id"])]
+            )
+            sale.note = "Packed by hand"
+
+        with capture_logs() as logs:
+            self.in_threads(import_orders, packer, mirakl_commit=True)
+        self.assertNotIn("Traceback", logs.text)
+
+        def reference(shop):
+            sale = shop.env["sale.order"].search(
+                [("mirakl_order_id", "=", order["order_id"])]
+            )
+            return sale.mirakl_seller_ref_pending, sale.note
+
+        pending, note = self.in_cursor(reference)
+        self.assertTrue(pending)  # left to the next cycle
+        self.assertIn("Packed by hand", str(note))
+        self.import_run()
+        self.assertFalse(self.in_cursor(reference)[0])
+        self.assertEqual(self.state()["issues"], [])
+
     def test_3_daily_refresh_and_import_write_the_shop_at_once(self):
         # The daily refresh waits for Mirakl while the import writes the shop.
         self.control.fault("slow", operation="A01", count=1, delay=2)
