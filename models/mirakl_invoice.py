@@ -11,7 +11,10 @@ is set. Invoicing never blocks a delivery: a failure is a sync issue.
 
 import logging
 
+import psycopg2
+
 from odoo import _, fields, models
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import float_compare
 
 _logger = logging.getLogger(__name__)
@@ -70,10 +73,18 @@ class SaleOrder(models.Model):
         ):
             if trigger == "shipped" and sale._mirakl_deliveries_open():
                 continue
+            # The caller's own pending writes first: a conflict there is the
+            # caller's (Odoo retries a request that meets one).
+            self.env.flush_all()
             try:
                 with self.env.cr.savepoint():
                     sale._mirakl_invoice()
             except Exception as error:  # the delivery must go through
+                if (
+                    isinstance(error, psycopg2.Error)
+                    and error.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY
+                ):
+                    raise  # another transaction wrote the same rows: retried
                 _logger.info(
                     "Mirakl order %s: invoice failed: %s",
                     sale.mirakl_order_id,

@@ -26,8 +26,11 @@ note's origin (the Sales Order) and reference (the Mirakl refund) link them.
 import json
 import logging
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.fields import Command
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
 from ..lib import mappers
 
@@ -201,11 +204,17 @@ class SaleOrder(models.Model):
             # (re-entrant in the same transaction): never two credit notes.
             if not backend._mirakl_try_xact_lock("order", sale.mirakl_order_id):
                 continue
+            self.env.flush_all()  # a conflict in the caller's writes is theirs
             for refund in refunds:
                 try:
                     with self.env.cr.savepoint():
                         sale._mirakl_credit_refund(refund)
                 except Exception as error:
+                    if (
+                        isinstance(error, psycopg2.Error)
+                        and error.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY
+                    ):
+                        raise  # another transaction wrote the same rows: retried
                     _logger.info(
                         "Mirakl order %s: credit note of refund %s failed: %s",
                         sale.mirakl_order_id,

@@ -382,7 +382,8 @@ class Soak:
 
     def settled(self):
         """Every order decided and released, the warehouse's half of the
-        deliveries validated, and each of those orders shipped on Mirakl."""
+        deliveries validated, each of those orders shipped on Mirakl and
+        every confirmation row done in Odoo."""
         orders = self.control("GET", "orders")["orders"]
         if len(orders) < self.args.orders or any(
             o["order_state"] == "WAITING_ACCEPTANCE" for o in orders
@@ -403,9 +404,17 @@ class Soak:
                 (self.backend_id,),
             )
             sales = cr.fetchall()
+            cr.execute(
+                "SELECT count(*) FROM mirakl_shipment "
+                "WHERE backend_id = %s AND state IN ('pending', 'blocked')",
+                (self.backend_id,),
+            )
+            waiting_rows = cr.fetchone()[0]
         conn.close()
-        if len(sales) < len(orders) or any(
-            state != "sale" for _i, _o, state, _d in sales
+        if (
+            waiting_rows
+            or len(sales) < len(orders)
+            or any(state != "sale" for _i, _o, state, _d in sales)
         ):
             return False
         ours = [
