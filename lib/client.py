@@ -139,6 +139,11 @@ class MiraklClient:
     :param retry_after_max: longest ``Retry-After`` the client waits for
     :param user_agent: ``User-Agent`` header
     :param sleep: callable used for every wait (injectable for tests)
+    :param observer: optional callable ``observer(operation, status, error,
+        elapsed_ms)`` told about every HTTP attempt (``status`` ``None``
+        without an answer, ``error`` the :class:`.MiraklError` it amounted
+        to, if any), e.g. :meth:`.stats.CallStats.record`; an observer that
+        raises is logged and never fails the call
     :raises MiraklConfigError: bad base URL or empty API key
     """
 
@@ -156,6 +161,7 @@ class MiraklClient:
         retry_after_max=const.RETRY_AFTER_MAX,
         user_agent=const.USER_AGENT,
         sleep=time.sleep,
+        observer=None,
     ):
         self._api_key = _check_api_key(api_key)
         self.base_url = normalise_base_url(base_url, self._api_key)
@@ -166,6 +172,7 @@ class MiraklClient:
         self.backoff_max = backoff_max
         self.retry_after_max = retry_after_max
         self._sleep = sleep
+        self._observer = observer
         self.session = requests.Session()
         self.session.headers.update(
             {
@@ -260,8 +267,10 @@ class MiraklClient:
         while True:
             started = time.monotonic()
             response, error, safe = self._attempt(call)
+            elapsed_ms = (time.monotonic() - started) * 1000
             delay = None if error is None else self._retry_delay(error, retries, safe)
-            self._log_attempt(call, response, error, started, retries, delay)
+            self._log_attempt(call, response, error, elapsed_ms, retries, delay)
+            self._observe(call, response, error, elapsed_ms)
             if delay is None:
                 break
             retries += 1
@@ -1287,10 +1296,9 @@ class MiraklClient:
             0.0, min(self.backoff_max, self.backoff_base * 2**retries)
         )
 
-    def _log_attempt(self, call, response, error, started, retries, delay):
+    def _log_attempt(self, call, response, error, elapsed_ms, retries, delay):
         """Log the one INFO line of an attempt (never headers nor payloads)."""
         outcome = response.status_code if response is not None else type(error).__name__
-        elapsed_ms = (time.monotonic() - started) * 1000
         if delay is None:
             _logger.info(
                 "Mirakl %s %s %s -> %s in %.0f ms",
@@ -1311,6 +1319,22 @@ class MiraklClient:
                 retries + 1,
                 self.max_retries,
                 delay,
+            )
+
+    def _observe(self, call, response, error, elapsed_ms):
+        """Tell the observer about an attempt; its failure never fails the call."""
+        if self._observer is None:
+            return
+        try:
+            self._observer(
+                call.operation,
+                response.status_code if response is not None else None,
+                error,
+                elapsed_ms,
+            )
+        except Exception:  # statistics must never break a call to Mirakl
+            _logger.warning(
+                "Mirakl %s: the call observer failed", call.operation, exc_info=True
             )
 
     def _parse_body(self, call, response):
