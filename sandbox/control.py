@@ -31,6 +31,12 @@ POST     /_sandbox/orders/<id>/cancel    body ``{"lines": [{"order_line_id",
                                          ``reason_code`` defaults to
                                          ``CUSTOMER_CANCELED`` -> the order
                                          as OR11 shows it
+POST     /_sandbox/orders/<id>/ship      body ``{}``: the order shipped
+                                         outside the seller API (in Mirakl's
+                                         back office), as OR24 would: a
+                                         ``SHIPPING`` order without
+                                         shipments becomes ``SHIPPED`` ->
+                                         the order as OR11 shows it
 POST     /_sandbox/orders/raw            body ``{"order": {...}}``: store an
                                          OR11 order JSON verbatim (replacing
                                          any order of the same id, and
@@ -406,6 +412,14 @@ def cancel_order(state, request):
     return 200, _view(state, state.get_order(order_id))
 
 
+def ship_order(state, request):
+    _only(_body(request), set(), "ship")
+    order_id = request.params["order_id"]
+    state.get_order(order_id)  # 404 first
+    state.ship(order_id)
+    return 200, _view(state, state.get_order(order_id))
+
+
 def add_raw_order(state, request):
     body = _body(request)
     _only(body, {"order"}, "request")
@@ -729,6 +743,7 @@ _ROUTES = (
     ("POST", "orders/raw", add_raw_order),
     ("GET", "orders/(?P<order_id>[^/]+)", get_order),
     ("POST", "orders/(?P<order_id>[^/]+)/cancel", cancel_order),
+    ("POST", "orders/(?P<order_id>[^/]+)/ship", ship_order),
     ("POST", "orders/(?P<order_id>[^/]+)/refund", refund_order),
     ("GET", "billing", get_billing),
     ("POST", "billing/items", add_billing_item),

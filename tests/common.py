@@ -102,6 +102,11 @@ class SandboxControl:
             body["reason_code"] = reason_code
         return self.call("POST", "orders/%s/cancel" % order_id, json=body)
 
+    def ship(self, order_id):
+        """Ship a SHIPPING order outside the seller API (Mirakl's back
+        office); returns it as OR11 shows it."""
+        return self.call("POST", "orders/%s/ship" % order_id, json={})
+
     def add_raw_order(self, order_json):
         """Store an OR11 order JSON verbatim; returns it as stored."""
         return self.call("POST", "orders/raw", json={"order": order_json})
