@@ -19,6 +19,7 @@
         "security/mirakl_connector_security.xml",
         "data/ir_cron_data.xml",
         "views/mirakl_backend_views.xml",
+        "views/mirakl_call_stat_views.xml",
         "views/mirakl_sync_issue_views.xml",
         "views/mirakl_shipping_type_views.xml",
         "views/mirakl_tax_map_views.xml",

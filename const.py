@@ -73,3 +73,6 @@ ISSUE_CATEGORIES = [
 FINANCE_OPERATIONS = frozenset(
     ("SBC11", "TL02", "IV01", "IV02", "PAYOUT", "INVOICE", "REFUND")
 )
+
+# API health: hourly call statistics are kept this many days.
+CALL_STATS_KEEP_DAYS = 30

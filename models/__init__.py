@@ -1,3 +1,4 @@
+from . import mirakl_call_stat
 from . import mirakl_backend
 from . import mirakl_backend_order
 from . import mirakl_backend_shipment

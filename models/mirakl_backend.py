@@ -6,8 +6,9 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from .. import const
-from ..lib import MiraklClient, MiraklConfigError, MiraklError, normalise_base_url
+from ..lib import MiraklConfigError, MiraklError, normalise_base_url
 from ..lib import const as lib_const
+from .mirakl_call_stat import ShopClient
 
 _logger = logging.getLogger(__name__)
 
@@ -294,12 +295,16 @@ class MiraklBackend(models.Model):
             with backend._mirakl_get_client() as client:
                 client.get_account()
 
+        The client counts its calls for the shop's API health (see
+        ``mirakl_call_stat.py``).
+
         :param max_retries: the client's default (for crons) unless given
         :raises MiraklConfigError: no API key, or an unusable URL
         """
         self.ensure_one()
         options = {} if max_retries is None else {"max_retries": max_retries}
-        return MiraklClient(
+        return ShopClient(
+            self,
             self.api_url,
             self.sudo().api_key or "",
             shop_id=self.shop_id or None,

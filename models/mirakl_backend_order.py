@@ -285,16 +285,24 @@ class MiraklBackend(models.Model):
         """A cron's work, ``run(shop)``, for each of these shops, committing as
         it goes; a crash is rolled back and recorded as an issue of
         ``operation``, and the next shop still runs."""
+        Stats = self.env["mirakl.call.stat"]
         for backend in self:
-            try:
-                run(backend.with_context(mirakl_commit=_can_commit()).sudo())
-            except Exception as error:  # one shop's bug must not stop the others
-                _logger.exception("Mirakl shop %s: %s crashed", backend.id, operation)
-                if _can_commit():
-                    self.env.cr.rollback()
-                self.env["mirakl.sync.issue"]._mirakl_record(
-                    backend, operation, category="other", message=repr(error)
-                )
+            # The shop's calls are counted in memory and written once, here.
+            with Stats._mirakl_batch():
+                try:
+                    run(backend.with_context(mirakl_commit=_can_commit()).sudo())
+                except Exception as error:  # one shop's bug must not stop the others
+                    _logger.exception(
+                        "Mirakl shop %s: %s crashed", backend.id, operation
+                    )
+                    if _can_commit():
+                        self.env.cr.rollback()
+                    self.env["mirakl.sync.issue"]._mirakl_record(
+                        backend, operation, category="other", message=repr(error)
+                    )
+            if _can_commit():
+                # Keep this shop's issue and statistics should the next crash.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
 
     # === BUSINESS METHODS: the cycle === #
 
@@ -385,7 +393,10 @@ class MiraklBackend(models.Model):
         """
         self.ensure_one()
         stats = self._mirakl_new_stats()
-        with self._mirakl_session_lock(LOCK_CLASS) as locked:
+        with (
+            self.env["mirakl.call.stat"]._mirakl_batch(),
+            self._mirakl_session_lock(LOCK_CLASS) as locked,
+        ):
             if not locked:
                 _logger.info(
                     "Mirakl shop %s: an order import is already running", self.id
