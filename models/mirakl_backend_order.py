@@ -1182,6 +1182,7 @@ class MiraklBackend(models.Model):
             "mirakl_state": order.state,
             "mirakl_state_reason": order.state_reason_label or order.state_reason_code,
             "mirakl_last_updated": order.last_updated,
+            "mirakl_shipping_deadline": order.shipping_deadline,
             "mirakl_synced_at": fields.Datetime.now(),
             "mirakl_raw": order.raw_json,
         }

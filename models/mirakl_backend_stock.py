@@ -111,6 +111,12 @@ class MiraklBackend(models.Model):
     stock_last_push_date = fields.Datetime(readonly=True, copy=False)
     stock_last_push_summary = fields.Char(readonly=True, copy=False)
     stock_last_full_push_date = fields.Datetime(readonly=True, copy=False)
+    stock_last_success_date = fields.Datetime(
+        string="Last successful stock push",
+        readonly=True,
+        copy=False,
+        help="The last push (changes or all) that Mirakl took without refusing a file.",
+    )
     # --- Offer settings ---
     offer_export_enabled = fields.Boolean(
         string="Send offers",
@@ -156,6 +162,12 @@ class MiraklBackend(models.Model):
         help="Offers sent per OF24 call (Mirakl publishes no limit).",
     )
     offer_last_export_date = fields.Datetime(readonly=True, copy=False)
+    offer_last_success_date = fields.Datetime(
+        string="Last successful offer export",
+        readonly=True,
+        copy=False,
+        help="The last offer export that Mirakl took without refusing a call.",
+    )
     drift_last_check_date = fields.Datetime(
         string="Stock compared on", readonly=True, copy=False
     )
@@ -687,6 +699,8 @@ class MiraklBackend(models.Model):
                 message=message,
             )
         vals = {"stock_last_push_date": now, "stock_last_push_summary": message}
+        if ok and not offer_ids:
+            vals["stock_last_success_date"] = now
         if ok and full and not offer_ids:
             vals["stock_last_full_push_date"] = now
         self.sudo().write(vals)
@@ -1132,7 +1146,10 @@ class MiraklBackend(models.Model):
             self.env["mirakl.sync.issue"]._mirakl_resolve(
                 self, "OF24", mirakl_ref="currency"
             )
-        self.sudo().offer_last_export_date = fields.Datetime.now()
+        vals = {"offer_last_export_date": fields.Datetime.now()}
+        if ok and not problems and offer_ids is None:
+            vals["offer_last_success_date"] = vals["offer_last_export_date"]
+        self.sudo().write(vals)
         message = _(
             "%(shop)s: %(offers)s offers sent and %(deleted)s deleted in %(calls)s "
             "calls, %(unchanged)s unchanged, %(blocked)s blocked by an SKU problem.",

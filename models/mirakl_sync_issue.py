@@ -52,6 +52,13 @@ class MiraklSyncIssue(models.Model):
     transient = fields.Boolean(
         help="The failure may go away by itself (timeout, rate limit, server error)."
     )
+    kind = fields.Selection(
+        [("person", "Needs a person"), ("transient", "Transient")],
+        compute="_compute_kind",
+        store=True,
+        help="Needs a person: a retry alone will not fix it. Transient: it may "
+        "go away by itself (timeout, rate limit, server error).",
+    )
     message = fields.Text(required=True)
     http_status = fields.Integer(string="HTTP status")
     error_code = fields.Char(string="Mirakl error code")
@@ -101,6 +108,11 @@ class MiraklSyncIssue(models.Model):
             if issue.mirakl_ref:
                 parts.append(issue.mirakl_ref)
             issue.name = " · ".join(p for p in parts if p)
+
+    @api.depends("transient")
+    def _compute_kind(self):
+        for issue in self:
+            issue.kind = "transient" if issue.transient else "person"
 
     @api.depends("operation")
     def _compute_operation_label(self):
