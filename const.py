@@ -46,6 +46,7 @@ OPERATIONS = {
     "PAYOUT": "Payout checks",
     "INVOICE": "Customer invoice",
     "REFUND": "Credit note of a refund",
+    "DELTA": "Daily order check",
 }
 
 ISSUE_CATEGORIES = [
@@ -73,6 +74,23 @@ ISSUE_CATEGORIES = [
 FINANCE_OPERATIONS = frozenset(
     ("SBC11", "TL02", "IV01", "IV02", "PAYOUT", "INVOICE", "REFUND")
 )
+
+# Mirakl order states (OR11 order_state) in plain words; unknown values are
+# shown as received.
+ORDER_STATES = {
+    "STAGING": "being checked by the marketplace",
+    "WAITING_ACCEPTANCE": "to accept",
+    "WAITING_DEBIT": "accepted, waiting for payment",
+    "WAITING_DEBIT_PAYMENT": "accepted, payment in progress",
+    "SHIPPING": "paid, to ship",
+    "SHIPPED": "shipped",
+    "TO_COLLECT": "shipped, to collect",
+    "RECEIVED": "received by the customer",
+    "CLOSED": "closed",
+    "REFUSED": "refused",
+    "CANCELED": "cancelled",
+    "INCIDENT_OPEN": "incident open",
+}
 
 # API health: hourly call statistics are kept this many days.
 CALL_STATS_KEEP_DAYS = 30

@@ -23,3 +23,4 @@ from . import mirakl_transaction_map
 from . import mirakl_invoice
 from . import mirakl_refund
 from . import mirakl_settlement
+from . import mirakl_order_check
