@@ -19,6 +19,7 @@
         "security/mirakl_connector_security.xml",
         "data/ir_cron_data.xml",
         "views/mirakl_backend_views.xml",
+        "views/mirakl_backend_cockpit_views.xml",
         "views/mirakl_call_stat_views.xml",
         "views/mirakl_sync_issue_views.xml",
         "views/mirakl_shipping_type_views.xml",
@@ -34,10 +35,16 @@
         "views/mirakl_payout_views.xml",
         "views/mirakl_transaction_map_views.xml",
         "views/product_views.xml",
+        "views/account_move_views.xml",
         "wizards/mirakl_order_import_views.xml",
         "wizards/mirakl_order_refuse_views.xml",
         "wizards/mirakl_order_cancel_views.xml",
         "wizards/mirakl_offer_create_views.xml",
         "views/mirakl_menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "mirakl_connector/static/src/scss/mirakl_cockpit.scss",
+        ],
+    },
 }

@@ -94,3 +94,17 @@ ORDER_STATES = {
 
 # API health: hourly call statistics are kept this many days.
 CALL_STATS_KEEP_DAYS = 30
+
+# --- Cockpit: when a shop's card turns red ---
+# Calls that failed (429, 5xx, timeouts, connection failures) over the last
+# 24 hours: at least this many, and at least this share of the calls.
+COCKPIT_API_ERRORS_MIN = 5
+COCKPIT_API_ERROR_RATE = 0.05
+# A job is late when its last success is older than this many runs of its
+# interval, and at least this many minutes old.
+COCKPIT_LATE_RUNS = 3
+COCKPIT_LATE_MIN_MINUTES = 60
+# Daily jobs (payout import, order check): late after this many hours.
+COCKPIT_DAILY_LATE_HOURS = 50
+# The hourly offer export: late after this many hours.
+COCKPIT_OFFERS_LATE_HOURS = 3

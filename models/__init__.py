@@ -24,3 +24,4 @@ from . import mirakl_invoice
 from . import mirakl_refund
 from . import mirakl_settlement
 from . import mirakl_order_check
+from . import mirakl_backend_cockpit

@@ -19,4 +19,6 @@ from . import test_refunds
 from . import test_settlement
 from . import test_uk_chart
 from . import test_setup
+from . import test_call_stats
 from . import test_order_check
+from . import test_cockpit

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from odoo.tests import tagged
 
+from .common import action_records
 from .order_common import OrderCommon, hours_ago
 
 
@@ -45,6 +46,7 @@ class TestOrderCheck(OrderCommon):
     # --- tests ---
 
     def test_four_kinds_of_differences_and_their_resolution(self):
+        Issue = self.env["mirakl.sync.issue"]
         express = self.backend.shipping_type_ids.filtered(lambda s: s.code == "EXP")
         express.mandatory_tracking = True
         agreeing = self.released(("std", 1))
@@ -131,10 +133,16 @@ class TestOrderCheck(OrderCommon):
         )
         for sale in (agreeing, in_flight, not_read_yet):
             self.assertNotIn(sale.mirakl_order_id, found)
-        # On the shop.
+        # On the shop and its card.
         self.assertEqual(self.backend.order_check_differences, 5)
         self.assertIn("1 missing in Odoo", self.backend.order_check_summary)
         self.assertTrue(self.backend.order_check_date)
+        self.env.invalidate_all()
+        self.assertEqual(self.backend.cockpit_check_issues, 5)
+        self.assertEqual(
+            action_records(self.env, self.backend.action_cockpit_check_issues()),
+            Issue.browse([issue.id for issue in found.values()]),
+        )
         # A second check finds the same, once.
         self.check()
         self.assertEqual(set(self.differences()), set(found))
@@ -161,6 +169,8 @@ class TestOrderCheck(OrderCommon):
         for issue in found.values():
             self.assertEqual(issue.state, "resolved")
         self.assertEqual(self.backend.order_check_differences, 0)
+        self.env.invalidate_all()
+        self.assertEqual(self.backend.cockpit_check_issues, 0)
 
     def test_window_of_days_and_a_failing_read(self):
         # Orders wait for acceptance for a month on this marketplace.
