@@ -5,7 +5,8 @@ import copy
 from datetime import timedelta
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from .common import API_KEY, SHOP_ID, action_records
 from .order_common import OrderCommon, hours_ago
@@ -200,6 +201,36 @@ class TestCockpit(CockpitMixin, OrderCommon):
         )
         for code in ("WAITING_ACCEPTANCE", "SHIPPING", "OR11", "STO01", "SBC11"):
             self.assertNotIn(code, texts)
+
+    def test_a_mirakl_user_opens_what_the_card_counts(self):
+        ops = new_test_user(
+            self.env,
+            "mirakl_ops",
+            groups="base.group_user,mirakl_connector.mirakl_connector_group_user",
+        )
+        to_ship = self.released(("std", 1))
+        delivered = self.shipped(("std2", 1))
+        self.import_orders()
+        self.assertNotEqual(to_ship.user_id, ops)  # another salesperson's
+        backend = self.card().with_user(ops)
+        self.assertEqual(backend.cockpit_to_ship, 1)
+        self.assertEqual(
+            backend.cockpit_unsettled, delivered.invoice_ids.amount_residual_signed
+        )
+        env = self.env(user=ops)
+        self.assertEqual(action_records(env, backend.action_cockpit_to_ship()), to_ship)
+        self.assertEqual(
+            action_records(env, backend.action_cockpit_unsettled()),
+            delivered.invoice_ids,
+        )
+        # The orders and invoices open, lines included...
+        self.assertTrue(to_ship.with_user(ops).order_line.mapped("name"))
+        self.assertTrue(
+            delivered.invoice_ids.with_user(ops).invoice_line_ids.mapped("name")
+        )
+        # ... and changing them stays under the Sales rules.
+        with self.assertRaises(AccessError):
+            to_ship.with_user(ops).write({"client_order_ref": "changed"})
 
     def test_what_turns_a_card_red(self):
         backend = self.card()
