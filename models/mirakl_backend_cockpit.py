@@ -390,7 +390,10 @@ class MiraklBackend(models.Model):
         context = {"create": False}
         context.update({"search_default_%s" % name: 1 for name in filters})
         action["context"] = context
-        action["name"] = "%s: %s" % (self.name, name or action["name"])
+        action["name"] = action["display_name"] = "%s: %s" % (
+            self.name,
+            name or action["name"],
+        )
         return action
 
     def _mirakl_cockpit_orders_action(self, name, filters):
