@@ -19,13 +19,14 @@ from odoo import _, api, fields, models
 from .. import const
 from ..lib import mappers
 
-# The order states of the cockpit's figures.
+# The cockpit's order figures: the domains of the Mirakl orders' named
+# filters "Mirakl: to accept" and "Mirakl: paid, to ship".
 TO_ACCEPT_DOMAIN = [
-    ("mirakl_state", "in", sorted(mappers.PRE_ACCEPTANCE_STATES)),
+    ("mirakl_status", "=", mappers.WAITING_ACCEPTANCE),
     ("mirakl_acceptance", "in", [False, "pending", "to_send"]),
     ("state", "in", ["draft", "sent"]),
 ]
-TO_SHIP_DOMAIN = [("mirakl_state", "=", "SHIPPING"), ("state", "!=", "cancel")]
+TO_SHIP_DOMAIN = [("mirakl_status", "=", "SHIPPING")]
 UNSETTLED_DOMAIN = [
     ("state", "=", "posted"),
     ("move_type", "in", ["out_invoice", "out_refund"]),
@@ -52,7 +53,7 @@ class MiraklBackend(models.Model):
         string="Issues needing a person", compute="_compute_cockpit"
     )
     cockpit_issues_transient = fields.Integer(
-        string="Transient issues", compute="_compute_cockpit"
+        string="Issues that may pass by themselves", compute="_compute_cockpit"
     )
     cockpit_check_issues = fields.Integer(
         string="Order check differences", compute="_compute_cockpit"
@@ -135,17 +136,17 @@ class MiraklBackend(models.Model):
 
     @api.model
     def _mirakl_cockpit_issues(self, shops, figures):
-        for shop, transient, operation, count in (
+        for shop, kind, operation, count in (
             self.env["mirakl.sync.issue"]
             .sudo()
             ._read_group(
                 [("backend_id", "in", shops.ids), ("state", "=", "open")],
-                ["backend_id", "transient", "operation"],
+                ["backend_id", "kind", "operation"],
                 ["__count"],
             )
         ):
             values = figures[shop.id]
-            key = "issues_transient" if transient else "issues_person"
+            key = "issues_transient" if kind == "transient" else "issues_person"
             values[key] = values.get(key, 0) + count
             if operation == "DELTA":
                 values["check_issues"] = values.get("check_issues", 0) + count
@@ -406,7 +407,7 @@ class MiraklBackend(models.Model):
 
     def action_cockpit_to_accept(self):
         return self._mirakl_cockpit_orders_action(
-            _("Orders to accept"), ["mirakl_to_accept"]
+            _("Orders to accept"), ["mirakl_waiting_acceptance"]
         )
 
     def action_cockpit_to_ship(self):
@@ -430,7 +431,9 @@ class MiraklBackend(models.Model):
         )
 
     def action_cockpit_issues_transient(self):
-        return self._mirakl_cockpit_issues_action(_("Transient issues"), ["transient"])
+        return self._mirakl_cockpit_issues_action(
+            _("Issues that may pass by themselves"), ["transient"]
+        )
 
     def action_cockpit_check_issues(self):
         return self._mirakl_cockpit_issues_action(

@@ -310,7 +310,8 @@ class MiraklBackend(models.Model):
         """The difference between one Mirakl order and its Sales Order, as
         ``(kind, sale, message)``, or None. ``deliveries``: ``{picking state:
         count}`` of the Sales Order's outgoing deliveries."""
-        label = const.ORDER_STATES.get(state, state)
+        label = dict(const.ORDER_STATES).get(state)
+        label = label[:1].lower() + label[1:] if label else state
         closed = state in mappers.CLOSED_STATES
         shipped = state in SHIPPED_STATES
         if not sale:

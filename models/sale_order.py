@@ -43,6 +43,20 @@ class SaleOrder(models.Model):
         readonly=True,
         help="The order's state on Mirakl (order_state), as last read.",
     )
+    mirakl_status = fields.Selection(
+        [*const.ORDER_STATES, const.ORDER_STATE_OTHER],
+        string="On Mirakl",
+        compute="_compute_mirakl_status",
+        store=True,
+        help="The order's state on Mirakl, in plain words (the code is in the "
+        "Mirakl tab).",
+    )
+    mirakl_tax_mode_label = fields.Char(
+        string="Marketplace prices", compute="_compute_mirakl_tax_mode_label"
+    )
+    mirakl_invoice_policy = fields.Selection(
+        related="mirakl_backend_id.invoice_policy", string="Mirakl invoicing"
+    )
     mirakl_state_reason = fields.Char(
         string="Mirakl state reason", copy=False, readonly=True
     )
@@ -56,14 +70,6 @@ class SaleOrder(models.Model):
         string="Last read from Mirakl", copy=False, readonly=True
     )
     mirakl_tax_mode = fields.Char(string="Mirakl tax mode", copy=False, readonly=True)
-    mirakl_shipping_deadline = fields.Datetime(
-        string="Ship before",
-        copy=False,
-        readonly=True,
-        index="btree_not_null",
-        help="Mirakl's shipping deadline (OR11 shipping_deadline): the order "
-        "is late on the marketplace once it passes unshipped.",
-    )
     mirakl_shipping_late = fields.Boolean(
         string="Past Mirakl's shipping deadline",
         compute="_compute_mirakl_shipping_late",
@@ -76,6 +82,14 @@ class SaleOrder(models.Model):
         readonly=True,
         help="Creation on Mirakl plus the shop's acceptance window: after it "
         "the marketplace refuses the order.",
+    )
+    mirakl_shipping_deadline = fields.Datetime(
+        string="Ship before",
+        copy=False,
+        readonly=True,
+        help="Mirakl's shipping deadline (OR11 shipping_deadline): the order "
+        "must be confirmed shipped by then. It is also the Sales Order's "
+        "delivery date, so that the delivery is scheduled for it.",
     )
     mirakl_acceptance = fields.Selection(
         ACCEPTANCE_STATES, string="Mirakl acceptance", copy=False, readonly=True
@@ -126,9 +140,17 @@ class SaleOrder(models.Model):
     )
     mirakl_digest = fields.Char(copy=False, readonly=True)
     mirakl_raw = fields.Text(
-        string="Mirakl order JSON", copy=False, readonly=True, prefetch=False
+        string="Mirakl order JSON",
+        copy=False,
+        readonly=True,
+        prefetch=False,
+        # The customer's personal data as Mirakl sent it: system
+        # administrators only (the connector reads it with _mirakl_raw_data).
+        groups="base.group_system",
     )
-    mirakl_issue_count = fields.Integer(compute="_compute_mirakl_issue_count")
+    mirakl_issue_count = fields.Integer(
+        string="Mirakl issues", compute="_compute_mirakl_issue_count"
+    )
 
     _sql_constraints = [
         (
@@ -139,6 +161,21 @@ class SaleOrder(models.Model):
     ]
 
     # === COMPUTE METHODS === #
+
+    @api.depends("mirakl_state")
+    def _compute_mirakl_status(self):
+        known = dict(const.ORDER_STATES)
+        for order in self:
+            state = order.mirakl_state
+            order.mirakl_status = (
+                state if state in known else (state and const.ORDER_STATE_OTHER[0])
+            )
+
+    @api.depends("mirakl_tax_mode")
+    def _compute_mirakl_tax_mode_label(self):
+        for order in self:
+            mode = order.mirakl_tax_mode
+            order.mirakl_tax_mode_label = const.TAX_MODES.get(mode, mode or False)
 
     @api.depends(
         "order_line.mirakl_commission_fee",
@@ -162,13 +199,12 @@ class SaleOrder(models.Model):
                 order.mirakl_backend_id and order.name != order.mirakl_seller_ref_sent
             )
 
-    @api.depends("mirakl_state", "mirakl_shipping_deadline", "state")
+    @api.depends("mirakl_status", "mirakl_shipping_deadline")
     def _compute_mirakl_shipping_late(self):
         now = fields.Datetime.now()
         for order in self:
             order.mirakl_shipping_late = bool(
-                order.mirakl_state == "SHIPPING"
-                and order.state != "cancel"
+                order.mirakl_status == "SHIPPING"
                 and order.mirakl_shipping_deadline
                 and order.mirakl_shipping_deadline < now
             )
@@ -177,13 +213,12 @@ class SaleOrder(models.Model):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             raise NotImplementedError(_("Unsupported search on the shipping deadline."))
         late = [
-            ("mirakl_state", "=", "SHIPPING"),
-            ("state", "!=", "cancel"),
+            ("mirakl_status", "=", "SHIPPING"),
             ("mirakl_shipping_deadline", "<", fields.Datetime.now()),
         ]
         if (operator == "=") == value:
             return late
-        return ["!", "&", "&", *late]
+        return ["!", "&", *late]
 
     def _compute_mirakl_issue_count(self):
         groups = self.env["mirakl.sync.issue"]._read_group(
@@ -198,6 +233,22 @@ class SaleOrder(models.Model):
         counts = dict(groups)
         for order in self:
             order.mirakl_issue_count = counts.get(order.id, 0)
+
+    def _mirakl_shipping_type(self):
+        """The shop's shipping type of this order: by its delivery method,
+        else by the code Mirakl sent."""
+        self.ensure_one()
+        types = self.sudo().mirakl_backend_id.shipping_type_ids
+        found = types.filtered(lambda st: st.carrier_id == self.carrier_id)[:1]
+        if not found:
+            code = self._mirakl_raw_data().get("shipping_type_code")
+            found = types.filtered(lambda st: st.code == code)[:1]
+        return found
+
+    def _mirakl_raw_data(self):
+        """The order as Mirakl last sent it (a dict; empty when unknown)."""
+        self.ensure_one()
+        return json.loads(self.sudo().mirakl_raw or "{}")
 
     # === ACTION METHODS === #
 
@@ -258,7 +309,7 @@ class SaleOrder(models.Model):
             "CLOSED",
         ):
             return
-        raw = json.loads(self.mirakl_raw or "{}")
+        raw = self._mirakl_raw_data()
         if not raw.get("can_cancel") and not self.env.context.get(
             "mirakl_force_cancel"
         ):
@@ -292,6 +343,7 @@ class SaleOrder(models.Model):
             )
         return {
             "type": "ir.actions.act_window",
+            "name": _("Cancel lines on Mirakl"),
             "res_model": "mirakl.order.cancel",
             "view_mode": "form",
             "target": "new",
@@ -313,6 +365,7 @@ class SaleOrder(models.Model):
         self._mirakl_check_decidable()
         return {
             "type": "ir.actions.act_window",
+            "name": _("Refuse lines on Mirakl"),
             "res_model": "mirakl.order.refuse",
             "view_mode": "form",
             "target": "new",

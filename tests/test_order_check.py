@@ -3,7 +3,7 @@
 import copy
 from contextlib import contextmanager
 
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import action_records
 from .order_common import OrderCommon, hours_ago
@@ -43,6 +43,17 @@ class TestOrderCheck(OrderCommon):
         raw["last_updated_date"] = hours_ago(2)
         self.control.add_raw_order(raw)
 
+    def deliver_without_tracking(self, picking):
+        """The warehouse validates a delivery whose shipping type requires a
+        tracking number, and insists without one."""
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        result = picking.button_validate()
+        self.assertEqual(result["res_model"], "mirakl.picking.tracking")
+        Form.from_action(self.env, result).save().action_validate_without()
+        self.assertEqual(picking.state, "done")
+
     # --- tests ---
 
     def test_four_kinds_of_differences_and_their_resolution(self):
@@ -62,7 +73,7 @@ class TestOrderCheck(OrderCommon):
         # Odoo side: cancelled without telling Mirakl; delivered, and the
         # confirmation waits for a tracking number.
         cancelled_in_odoo.with_context(mirakl_from_mirakl=True)._action_cancel()
-        self.deliver(delivered_in_odoo.picking_ids)
+        self.deliver_without_tracking(delivered_in_odoo.picking_ids)
         self.backend._mirakl_sync_shipments()
         confirmation = delivered_in_odoo.picking_ids.mirakl_shipment_ids
         self.assertEqual(confirmation.state, "blocked")
