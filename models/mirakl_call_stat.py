@@ -261,6 +261,7 @@ class MiraklCallStat(models.Model):
                            write_date = EXCLUDED.write_date
                     """,
                     dict(columns, uid=self.env.uid),
+                    log_exceptions=False,  # logged once, as a warning, below
                 )
         except Exception:  # statistics are never worth a failed run
             _logger.warning(
