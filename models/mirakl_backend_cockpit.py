@@ -443,7 +443,7 @@ class MiraklBackend(models.Model):
     def action_cockpit_api(self):
         return self._mirakl_cockpit_action(
             "mirakl_connector.mirakl_call_stat_action",
-            ["recent"],
+            ["recent", "group_operation"],
             name=_("API calls, last 24 hours"),
         )
 

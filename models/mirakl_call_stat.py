@@ -3,17 +3,23 @@
 Every client the shop hands out (``mirakl.backend._mirakl_get_client``)
 reports each HTTP attempt to an in-memory :class:`..lib.stats.CallStats` of
 its shop (per process and database). The counters reach the database in one
-upsert (``INSERT ... ON CONFLICT DO UPDATE``):
+``INSERT`` of a row per hour and operation:
 
 * at the end of a batch (``mirakl.call.stat._mirakl_batch()``): each shop
   of a scheduled run (``_mirakl_cron_each``), a whole order import cycle, a
   shipment run; so the hot paths write once per run, not once per call;
 * otherwise when the client is closed (a button, a retry: a few calls).
 
-Writing the statistics never breaks a run: the upsert runs in a savepoint,
-is skipped (counters kept for the next flush) while the transaction is in
-error, and a failure is logged and dropped. Rows older than
-``CALL_STATS_KEEP_DAYS`` are purged daily (autovacuum).
+Rows are only ever inserted, never updated: workers counting calls of the
+same shop and hour at the same time never wait for each other nor conflict
+(Odoo's transactions are REPEATABLE READ, where concurrent updates of one
+row fail). Readers sum them; the daily clean-up (autovacuum) merges the rows
+of each past hour into one and removes those older than
+``CALL_STATS_KEEP_DAYS``.
+
+Writing the statistics never breaks a run: the insert runs in a savepoint,
+is skipped (counters kept for the next write) while the transaction is in
+error, and a failure is logged and dropped.
 """
 
 import logging
@@ -131,14 +137,6 @@ class MiraklCallStat(models.Model):
         search="_search_recent",
     )
 
-    _sql_constraints = [
-        (
-            "backend_hour_operation_uniq",
-            "unique(backend_id, hour, operation)",
-            "One row per shop, hour and operation.",
-        ),
-    ]
-
     @api.depends("operation")
     def _compute_operation_label(self):
         for row in self:
@@ -169,9 +167,42 @@ class MiraklCallStat(models.Model):
 
     @api.autovacuum
     def _gc_mirakl_call_stats(self):
-        """Rows older than ``CALL_STATS_KEEP_DAYS`` go."""
-        limit = fields.Datetime.now() - timedelta(days=const.CALL_STATS_KEEP_DAYS)
-        self.env.cr.execute("DELETE FROM mirakl_call_stat WHERE hour < %s", (limit,))
+        """Rows older than ``CALL_STATS_KEEP_DAYS`` go; the rows of each past
+        hour (one per write) are merged into one per shop and operation."""
+        self.flush_model()
+        now = fields.Datetime.now()
+        limit = now - timedelta(days=const.CALL_STATS_KEEP_DAYS)
+        cr = self.env.cr
+        cr.execute("DELETE FROM mirakl_call_stat WHERE hour < %s", (limit,))
+        cr.execute(
+            """
+            WITH merged AS (
+                DELETE FROM mirakl_call_stat
+                 WHERE hour < %(hour)s
+                   AND (backend_id, hour, operation) IN (
+                        SELECT backend_id, hour, operation
+                          FROM mirakl_call_stat
+                         WHERE hour < %(hour)s
+                         GROUP BY backend_id, hour, operation
+                        HAVING count(*) > 1)
+             RETURNING *
+            )
+            INSERT INTO mirakl_call_stat
+                   (backend_id, company_id, hour, operation, calls, rate_limited,
+                    server_errors, timeouts, failures, duration_ms, create_uid,
+                    create_date, write_uid, write_date)
+            SELECT backend_id, max(company_id), hour, operation, sum(calls),
+                   sum(rate_limited), sum(server_errors), sum(timeouts),
+                   sum(failures), sum(duration_ms), %(uid)s,
+                   now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC'
+              FROM merged
+             GROUP BY backend_id, hour, operation
+            """,
+            {
+                "hour": now.replace(minute=0, second=0, microsecond=0),
+                "uid": self.env.uid,
+            },
+        )
         self.invalidate_model()
 
     @api.model
@@ -191,7 +222,7 @@ class MiraklCallStat(models.Model):
     @api.model
     def _mirakl_flush(self):
         """Write the calls counted in this process for this database's shops:
-        one upsert. Never raises: statistics must not break a run."""
+        one insert. Never raises: statistics must not break a run."""
         if getattr(_BATCH, "depth", 0):
             return
         cr = self.env.cr
@@ -216,7 +247,6 @@ class MiraklCallStat(models.Model):
                 "duration",
             )
         }
-        # Sorted: concurrent upserts lock the rows in the same order.
         for backend_id, counters in sorted(drained.items()):
             for (hour, operation), value in sorted(counters.items()):
                 columns["backend"].append(backend_id)
@@ -232,7 +262,7 @@ class MiraklCallStat(models.Model):
             with cr.savepoint(flush=False):
                 cr.execute(
                     """
-                    INSERT INTO mirakl_call_stat AS s
+                    INSERT INTO mirakl_call_stat
                            (backend_id, company_id, hour, operation, calls,
                             rate_limited, server_errors, timeouts, failures,
                             duration_ms, create_uid, create_date, write_uid,
@@ -250,15 +280,6 @@ class MiraklCallStat(models.Model):
                            AS v(backend_id, hour, operation, calls, rate_limited,
                                 server_errors, timeouts, failures, duration_ms)
                       JOIN mirakl_backend b ON b.id = v.backend_id
-                        ON CONFLICT (backend_id, hour, operation) DO UPDATE
-                       SET calls = s.calls + EXCLUDED.calls,
-                           rate_limited = s.rate_limited + EXCLUDED.rate_limited,
-                           server_errors = s.server_errors + EXCLUDED.server_errors,
-                           timeouts = s.timeouts + EXCLUDED.timeouts,
-                           failures = s.failures + EXCLUDED.failures,
-                           duration_ms = s.duration_ms + EXCLUDED.duration_ms,
-                           write_uid = EXCLUDED.write_uid,
-                           write_date = EXCLUDED.write_date
                     """,
                     dict(columns, uid=self.env.uid),
                     log_exceptions=False,  # logged once, as a warning, below

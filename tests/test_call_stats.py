@@ -2,7 +2,7 @@
 written without ever breaking a run."""
 
 import time
-from collections import Counter
+from collections import Counter, namedtuple
 from datetime import timedelta
 
 import psycopg2
@@ -18,16 +18,25 @@ from .common import API_KEY, MiraklCommon, action_records
 from .order_common import OrderCommon
 
 STATS_LOGGER = "odoo.addons.mirakl_connector.models.mirakl_call_stat"
+Totals = namedtuple(
+    "Totals",
+    "calls rate_limited server_errors timeouts failures duration_ms rows",
+)
 
 
 class StatsMixin:
     def stats(self, backend=None):
-        """{operation: row} of the shop's call statistics."""
+        """{operation: Totals} of the shop's call statistics (rows summed)."""
         rows = self.env["mirakl.call.stat"].search(
             [("backend_id", "=", (backend or self.backend).id)]
         )
-        self.assertEqual(len(rows), len(set(rows.mapped("operation"))))
-        return {row.operation: row for row in rows}
+        result = {}
+        for operation in set(rows.mapped("operation")):
+            mine = rows.filtered(lambda row, op=operation: row.operation == op)
+            result[operation] = Totals(
+                *(sum(mine.mapped(name)) for name in Totals._fields[:-1]), mine
+            )
+        return result
 
     def sandbox_log(self):
         """{operation: (calls, 429s, 5xx)} as the sandbox received them."""
@@ -75,10 +84,11 @@ class TestCallStats(StatsMixin, MiraklCommon):
         self.assertEqual((v01.calls, v01.timeouts, v01.failures), (1, 1, 0))
         self.assertGreaterEqual(v01.duration_ms, 1000)
         self.assertGreater(a01.duration_ms, 0)
-        self.assertEqual(a01.operation_label, "Shop account")
+        self.assertEqual(a01.rows.mapped("operation_label"), ["Shop account"])
         hour = fields.Datetime.now().replace(minute=0, second=0, microsecond=0)
-        self.assertIn(a01.hour, (hour, hour - timedelta(hours=1)))
-        self.assertTrue(all(row.recent for row in stats.values()))
+        self.assertIn(a01.rows.hour, (hour, hour - timedelta(hours=1)))
+        rows = self.env["mirakl.call.stat"].union(*(t.rows for t in stats.values()))
+        self.assertTrue(all(rows.mapped("recent")))
         # The shop's card sums the last 24 hours, and opens these rows.
         self.env.invalidate_all()
         backend = self.backend
@@ -89,10 +99,7 @@ class TestCallStats(StatsMixin, MiraklCommon):
         total = sum(row.duration_ms for row in stats.values())
         self.assertEqual(backend.cockpit_api_latency, round(total / 5))
         self.assertGreaterEqual(backend.cockpit_api_latency, 200)  # the timeout
-        self.assertEqual(
-            action_records(self.env, backend.action_cockpit_api()),
-            self.env["mirakl.call.stat"].browse([r.id for r in stats.values()]),
-        )
+        self.assertEqual(action_records(self.env, backend.action_cockpit_api()), rows)
 
     def test_connection_failures_counted_apart(self):
         self.control.fault("drop", operation="V01", count=1)
@@ -104,16 +111,36 @@ class TestCallStats(StatsMixin, MiraklCommon):
             (row.calls, row.failures, row.timeouts, row.server_errors), (1, 1, 0, 0)
         )
 
-    def test_rows_add_up_per_hour_and_operation(self):
+    def test_rows_are_inserted_then_merged_per_past_hour(self):
+        Stat = self.env["mirakl.call.stat"]
         for _i in range(3):
             self.assertTrue(self.version()[0])
-        self.assertEqual(self.stats()["V01"].calls, 3)
-        self.assertEqual(
-            self.env["mirakl.call.stat"].search_count(
-                [("backend_id", "=", self.backend.id)]
-            ),
-            1,
+        now = self.stats()["V01"]
+        self.assertEqual((now.calls, len(now.rows)), (3, 3))  # one per write
+        hour = now.rows[0].hour
+        past = Stat.create(
+            [
+                {
+                    "backend_id": self.backend.id,
+                    "hour": hour - timedelta(hours=2),
+                    "operation": "V01",
+                    "calls": calls,
+                    "server_errors": 1,
+                    "duration_ms": 100.0,
+                }
+                for calls in (4, 6)
+            ]
         )
+        Stat._gc_mirakl_call_stats()
+        self.assertFalse(past.exists())
+        rows = self.stats()["V01"].rows
+        self.assertEqual(len(rows), 4)  # this hour's rows stay as they are
+        (merged,) = rows.filtered(lambda row: row.hour < hour)
+        self.assertEqual(
+            (merged.calls, merged.server_errors, merged.duration_ms, merged.company_id),
+            (10, 2, 200.0, self.backend.company_id),
+        )
+        self.assertEqual(self.stats()["V01"].calls, 13)
 
     def test_a_batch_writes_once_at_its_end(self):
         Stat = self.env["mirakl.call.stat"]
