@@ -47,5 +47,8 @@
         "web.assets_backend": [
             "mirakl_connector/static/src/scss/mirakl_cockpit.scss",
         ],
+        "web.assets_tests": [
+            "mirakl_connector/static/tests/tours/*.js",
+        ],
     },
 }

@@ -22,3 +22,4 @@ from . import test_setup
 from . import test_call_stats
 from . import test_order_check
 from . import test_cockpit
+from . import test_tours

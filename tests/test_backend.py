@@ -168,6 +168,23 @@ class TestConnection(MiraklCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestSettings(MiraklCommon):
+    def test_settings_count_the_company_shops(self):
+        """Settings > Sales opens on a new settings record (onchange): the
+        count of Mirakl shops must be there (it read 0 with a shop)."""
+        values = self.env["res.config.settings"].onchange(
+            {}, [], {"mirakl_backend_count": {}, "company_id": {}}
+        )["value"]
+        self.assertEqual(
+            values["mirakl_backend_count"],
+            self.env["mirakl.backend"].search_count(
+                [("company_id", "=", self.env.company.id)]
+            ),
+        )
+        self.assertGreaterEqual(values["mirakl_backend_count"], 1)
+
+
+@tagged("post_install", "-at_install")
 class TestSyncIssues(MiraklCommon):
     def test_repeated_failure_is_one_issue_with_attempts(self):
         self.backend.api_key = "wrong"
