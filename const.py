@@ -136,5 +136,5 @@ COCKPIT_LATE_RUNS = 3
 COCKPIT_LATE_MIN_MINUTES = 60
 # Daily jobs (payout import, order check): late after this many hours.
 COCKPIT_DAILY_LATE_HOURS = 50
-# The hourly offer export: late after this many hours.
+# The hourly offer send: late after this many hours.
 COCKPIT_OFFERS_LATE_HOURS = 3

@@ -339,7 +339,7 @@ class MiraklBackend(models.Model):
             ),
             (
                 "offer",
-                _("Offer export"),
+                _("Offer send"),
                 self.offer_last_success_date,
                 self.offer_export_enabled,
                 timedelta(hours=const.COCKPIT_OFFERS_LATE_HOURS),
@@ -476,7 +476,7 @@ class MiraklBackend(models.Model):
         return self._mirakl_cockpit_action(
             "mirakl_connector.mirakl_offer_import_action",
             ["kind_offer"],
-            name=_("Offer exports"),
+            name=_("Offer sends"),
         )
 
     def action_cockpit_payouts(self):
