@@ -81,6 +81,10 @@ class TestTours(OrderCommon, HttpCase):
         cls.env.ref("base.user_admin").tour_enabled = False
         # Data that reads like a UK seller's (the screenshots show it).
         cls.company.name = "Hartley & Finch Ltd"
+        if not cls.env["account.move.line"].search_count(
+            [("company_id", "=", cls.company.id)], limit=1
+        ):
+            cls.company.currency_id = cls.gbp
         cls.backend.name = "Fashion marketplace"
         Group = cls.env["account.tax.group"]
         for (rate, included), tax in cls.taxes.items():
