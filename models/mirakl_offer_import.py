@@ -1,6 +1,6 @@
-"""One asynchronous import sent to Mirakl: a stock file (STO01) or an offer
-batch (OF24), followed until Mirakl reports it done (STO02/OF02) and its error
-report read (STO03/OF03).
+"""One asynchronous import sent to Mirakl: a stock file (STO01), an offer
+batch (OF24) or a product file (P41), followed until Mirakl reports it done
+(STO02/OF02/P42) and its reports read (STO03/OF03; P44, P45 and P47).
 
 The import keeps what was sent (the file, or the offers' JSON) so that an
 error report's line numbers can be traced back to offers, and so that support
@@ -20,7 +20,7 @@ KEEP_DAYS = 30
 
 class MiraklOfferImport(models.Model):
     _name = "mirakl.offer.import"
-    _description = "Mirakl Stock or Offer Import"
+    _description = "Mirakl Stock, Offer or Product Import"
     _order = "id desc"
     _rec_name = "name"
 
@@ -32,7 +32,11 @@ class MiraklOfferImport(models.Model):
         related="backend_id.company_id", store=True, index=True
     )
     kind = fields.Selection(
-        [("stock", "Stock file (STO01)"), ("offer", "Offers (OF24)")],
+        [
+            ("stock", "Stock file (STO01)"),
+            ("offer", "Offers (OF24)"),
+            ("product", "Product file (P41)"),
+        ],
         required=True,
         readonly=True,
     )
@@ -73,10 +77,18 @@ class MiraklOfferImport(models.Model):
     file_name = fields.Char(readonly=True)
     error_report = fields.Binary(attachment=True, readonly=True)
     error_report_name = fields.Char(readonly=True)
+    new_product_report = fields.Binary(
+        string="New-product report", attachment=True, readonly=True
+    )
+    new_product_report_name = fields.Char(readonly=True)
+    transformation_report = fields.Binary(
+        string="Transformation error report", attachment=True, readonly=True
+    )
+    transformation_report_name = fields.Char(readonly=True)
 
     @api.depends("kind", "mirakl_import_id")
     def _compute_name(self):
-        labels = {"stock": "STO01", "offer": "OF24"}
+        labels = {"stock": "STO01", "offer": "OF24", "product": "P41"}
         for record in self:
             record.name = "%s %s" % (
                 labels.get(record.kind, ""),
