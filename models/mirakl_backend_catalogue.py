@@ -855,9 +855,7 @@ class MiraklBackend(models.Model):
         ]
         if new:
             Map.with_context(mirakl_no_recheck=True).create(new)._mirakl_suggest()
-        if not full_check:
-            return
-        if self.product_check_due:
+        if full_check and self.product_check_due:
             self.product_check_due = False
         not_ready = self.env["mirakl.offer"].search_count(
             [
@@ -1084,6 +1082,8 @@ class MiraklBackend(models.Model):
         axes: the later ones that do not are not ready."""
         spoiled = {}
         for tmpl_rows in groups.values():
+            # Variants not ready anyway (a missing axis...) are left out.
+            tmpl_rows = [row for row in tmpl_rows if row.ready]
             if len(tmpl_rows) < 2:
                 continue
             category_id = tmpl_rows[0].category_id
@@ -1595,7 +1595,9 @@ class MiraklBackend(models.Model):
             for offer_id in offer_ids:
                 errors.setdefault(offer_id, reason)
         self._mirakl_report_file_problems(record, file_messages, unmatched)
-        accepted = self._mirakl_apply_product_import(record, errors, created)
+        accepted = self._mirakl_apply_product_import(
+            record, errors, created, file_failed=mirakl_status in PRODUCT_FAILED
+        )
         vals.update(
             state="failed"
             if mirakl_status in PRODUCT_FAILED
@@ -1703,10 +1705,14 @@ class MiraklBackend(models.Model):
                 record=record,
             )
 
-    def _mirakl_apply_product_import(self, record, errors, created):
+    def _mirakl_apply_product_import(self, record, errors, created, file_failed=False):
         """Store a finished product import's outcome on its offers; file the
         rejected products' issues and close the accepted ones'. Returns the
-        ids of the offers whose product Mirakl accepted."""
+        ids of the offers whose product Mirakl accepted.
+
+        A product Mirakl rejected is sent again only once its line changes,
+        unless the whole file failed (``file_failed``: not the product's
+        fault, so the next send sends it again)."""
         cr = self.env.cr
         Offer = self.env["mirakl.offer"].sudo()
         Offer.flush_model()
@@ -1740,12 +1746,13 @@ class MiraklBackend(models.Model):
             """
             UPDATE mirakl_offer o
                SET product_state = 'error', product_error = v.message,
-                   product_error_digest = o.product_pending_digest,
+                   product_error_digest = CASE WHEN %s THEN NULL
+                                          ELSE o.product_pending_digest END,
                    product_import_id = NULL
               FROM unnest(%s::int[], %s::text[]) AS v(id, message)
              WHERE o.id = v.id AND o.product_import_id = %s
             """,
-            (error_ids, [errors[oid] for oid in error_ids], record.id),
+            (file_failed, error_ids, [errors[oid] for oid in error_ids], record.id),
         )
         Offer.invalidate_model()
         Issue = self.env["mirakl.sync.issue"].sudo()
@@ -1765,10 +1772,13 @@ class MiraklBackend(models.Model):
                 "P41",
                 _(
                     "Mirakl rejected the product of SKU %(sku)s (%(name)s): "
-                    "%(message)s. It is sent again once its data changes.",
+                    "%(message)s. %(next)s",
                     sku=offer.shop_sku,
                     name=record.name,
                     message=errors[offer.id],
+                    next=_("It is sent again with the next send.")
+                    if file_failed
+                    else _("It is sent again once its data changes."),
                 ),
                 category="data",
                 record=offer,

@@ -99,13 +99,16 @@ class MiraklOffer(models.Model):
 
     # === CRUD METHODS === #
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        offers = super().create(vals_list)
+        offers._mirakl_check_product_readiness()
+        return offers
+
     def write(self, vals):
         result = super().write(vals)
-        if "product_external" in vals:
-            for backend in self.backend_id.filtered("product_export_enabled"):
-                backend.sudo()._mirakl_check_products(
-                    offer_ids=self.filtered(lambda o, b=backend: o.backend_id == b).ids
-                )
+        if {"product_external", "active", "custom_sku"} & set(vals):
+            self._mirakl_check_product_readiness()
         return result
 
     # === ACTION METHODS === #
@@ -128,6 +131,12 @@ class MiraklOffer(models.Model):
         )
 
     # === BUSINESS METHODS === #
+
+    def _mirakl_check_product_readiness(self):
+        """Check these offers' products in the shops that send products."""
+        for backend in self.backend_id.sudo().filtered("product_export_enabled"):
+            offers = self.filtered(lambda o, b=backend: o.backend_id == b)
+            backend._mirakl_check_products(offer_ids=offers.ids)
 
     def _mirakl_product_managed(self):
         """Whether the connector sends this offer's product."""

@@ -112,7 +112,8 @@ class MiraklValueMap(models.Model):
             if "state" not in vals:
                 vals["state"] = "confirmed" if vals.get("value_id") else "unmapped"
         records = super().create(vals_list)
-        records.backend_id._mirakl_mapping_changed()
+        if not self.env.context.get("mirakl_no_recheck"):
+            records.backend_id._mirakl_mapping_changed()
         return records
 
     def write(self, vals):
@@ -120,7 +121,9 @@ class MiraklValueMap(models.Model):
             # A person choosing a value confirms it.
             vals = dict(vals, state="confirmed" if vals["value_id"] else "unmapped")
         result = super().write(vals)
-        if {"value_id", "state"} & set(vals):
+        if {"value_id", "state"} & set(vals) and not self.env.context.get(
+            "mirakl_no_recheck"
+        ):
             self.backend_id._mirakl_mapping_changed()
         return result
 
@@ -146,9 +149,11 @@ class MiraklValueMap(models.Model):
     # === BUSINESS METHODS === #
 
     def _mirakl_suggest(self):
+        """Suggest codes (a suggestion changes no readiness: no re-check)."""
+        rows = self.with_context(mirakl_no_recheck=True)
         by_list = {}
-        for record in self.filtered(lambda r: r.state == "unmapped"):
-            by_list.setdefault(record.value_list_id, self.browse())
+        for record in rows.filtered(lambda r: r.state == "unmapped"):
+            by_list.setdefault(record.value_list_id, rows.browse())
             by_list[record.value_list_id] |= record
         for value_list, records in by_list.items():
             values = [(v.id, v.code, v.label) for v in value_list.value_ids if v.active]

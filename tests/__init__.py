@@ -19,3 +19,4 @@ from . import test_refunds
 from . import test_settlement
 from . import test_uk_chart
 from . import test_setup
+from . import test_catalogue
