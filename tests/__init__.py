@@ -20,3 +20,4 @@ from . import test_settlement
 from . import test_uk_chart
 from . import test_setup
 from . import test_catalogue
+from . import test_catalogue_images

@@ -2,6 +2,7 @@
 marketplace does not hold yet) in Odoo, the shop reading the sandbox
 operator's model, categories, attribute sources and list values mapped."""
 
+import base64
 import io
 
 from odoo import Command
@@ -10,12 +11,13 @@ from .order_common import OrderCommon
 
 
 def png_bytes(colour=(200, 30, 30)):
-    """A small PNG of one colour (Pillow, as Odoo's own image fields use)."""
+    """A small PNG of one colour, base64 as image fields take it (Pillow,
+    as Odoo's own image fields use)."""
     from PIL import Image  # pylint: disable=import-outside-toplevel
 
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), colour).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return base64.b64encode(buffer.getvalue())
 
 
 class CatalogueCommon(OrderCommon):
