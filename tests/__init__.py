@@ -21,3 +21,5 @@ from . import test_uk_chart
 from . import test_setup
 from . import test_catalogue
 from . import test_catalogue_images
+from . import test_sandbox_catalogue
+from . import test_client_catalogue
