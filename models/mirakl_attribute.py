@@ -133,8 +133,8 @@ class MiraklAttribute(models.Model):
         help="Sent for every product (for a value list: one of its codes)."
     )
     source_label = fields.Char(string="Source", compute="_compute_source_label")
-    mapped = fields.Boolean(
-        compute="_compute_mapped",
+    has_source = fields.Boolean(
+        compute="_compute_has_source",
         store=True,
         help="The value has a source, or the connector fills it.",
     )
@@ -190,9 +190,9 @@ class MiraklAttribute(models.Model):
             attribute.role = role
 
     @api.depends("source", "role")
-    def _compute_mapped(self):
+    def _compute_has_source(self):
         for attribute in self:
-            attribute.mapped = bool(attribute.role) or attribute.source != "none"
+            attribute.has_source = bool(attribute.role) or attribute.source != "none"
 
     @api.depends(
         "source", "source_field_id", "source_attribute_id", "fixed_value", "role"

@@ -266,7 +266,7 @@ class MiraklBackend(models.Model):
                 [
                     ("backend_id", "in", self.ids),
                     ("required_somewhere", "=", True),
-                    ("mapped", "=", False),
+                    ("has_source", "=", False),
                 ],
                 ["backend_id"],
                 ["__count"],
@@ -674,7 +674,7 @@ class MiraklBackend(models.Model):
                 "type": attribute.type_label or "",
                 "source": attribute.source_label,
                 "samples": values.get(attribute.code, [])[:samples],
-                "unmapped": not attribute.mapped and level == "REQUIRED",
+                "unmapped": not attribute.has_source and level == "REQUIRED",
             }
             for attribute, level in attributes
         ]

@@ -5,8 +5,8 @@ created their products."""
 
 import copy
 
-from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .catalogue_common import CatalogueCommon
@@ -471,3 +471,43 @@ class TestIssuesAndRetry(CatalogueCommon):
         self.hat.name = "Cashmere beanie"
         self.assertEqual(hat.product_ready, "ready")
         self.assertFalse(self.open_issues(operation="P41", mirakl_ref="readiness"))
+
+
+@tagged("post_install", "-at_install")
+class TestCatalogueRights(CatalogueCommon):
+    def test_a_mirakl_user_maps_and_sends_but_does_not_edit_mirakl_data(self):
+        user = new_test_user(
+            self.env,
+            "catalogue_manager",
+            groups="mirakl_connector.mirakl_connector_group_user",
+        )
+        env = self.env(user=user)
+        attribute = env["mirakl.attribute"].browse(self.attributes["material"].id)
+        attribute.write({"source": "fixed", "fixed_value": "Linen"})
+        env["mirakl.category.map"].create(
+            {
+                "backend_id": self.backend.id,
+                "product_tmpl_id": self.hat.id,
+                "mirakl_category_id": self.mirakl_categories["ACC_SCARVES"].id,
+            }
+        )
+        row = env["mirakl.value.map"].search([("odoo_value", "=", "Navy")])
+        row.write(
+            {
+                "value_id": self.env["mirakl.value"]
+                .search([("backend_id", "=", self.backend.id), ("code", "=", "BLUE")])
+                .id
+            }
+        )
+        self.assertEqual(row.state, "confirmed")
+        result = env["mirakl.backend"].browse(self.backend.id).action_send_products()
+        self.assertEqual(result["params"]["type"], "success")
+        self.assertEqual(self.import_lines()["LSD-NAV-8"]["values"]["colour"], "BLUE")
+        with self.assertRaises(AccessError):
+            env["mirakl.category"].browse(self.mirakl_categories["ACC_HATS"].id).write(
+                {"label": "Caps"}
+            )
+        with self.assertRaises(AccessError):
+            env["mirakl.value"].create(
+                {"list_id": row.value_list_id.id, "code": "NEW", "label": "New"}
+            )
