@@ -866,19 +866,20 @@ class MiraklBackend(models.Model):
         )
         Issue = self.env["mirakl.sync.issue"]
         if not_ready:
-            Issue._mirakl_record(
-                self,
-                "P41",
-                _(
-                    "%(count)s products are not ready for Mirakl and are not sent: "
-                    "open the shop's products filtered on 'Not ready' to see why "
-                    "(missing attributes, values outside the operator's lists, "
-                    "unmapped categories...).",
-                    count=not_ready,
-                ),
-                category="mapping",
-                mirakl_ref="readiness",
+            message = _(
+                "%(count)s products are not ready for Mirakl and are not sent: "
+                "open the shop's products filtered on 'Not ready' to see why "
+                "(missing attributes, values outside the operator's lists, "
+                "unmapped categories...).",
+                count=not_ready,
             )
+            current = Issue.sudo().search(
+                Issue._mirakl_key_domain(self, "P41", mirakl_ref="readiness"), limit=1
+            )
+            if current.message != message:
+                Issue._mirakl_record(
+                    self, "P41", message, category="mapping", mirakl_ref="readiness"
+                )
         else:
             Issue._mirakl_resolve(self, "P41", mirakl_ref="readiness")
 
@@ -1128,6 +1129,8 @@ class MiraklBackend(models.Model):
         mapping of its product category or the nearest mapped parent."""
         if tmpl_id in catalogue.overrides:
             return catalogue.overrides[tmpl_id]
+        if not categ_id:
+            return None
         cache = catalogue.categ_map
         if categ_id in cache:
             return cache[categ_id]

@@ -36,7 +36,7 @@ class MiraklCategoryMap(models.Model):
         "mirakl.category",
         string="Mirakl category",
         required=True,
-        ondelete="restrict",
+        ondelete="cascade",
         domain="[('backend_id', '=', backend_id), ('is_leaf', '=', True)]",
     )
     mirakl_category_active = fields.Boolean(
