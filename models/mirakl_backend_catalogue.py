@@ -113,6 +113,7 @@ class _Catalogue:
     image_base: str
     texts: dict  # translated message templates
     unmapped: set = field(default_factory=set)  # (list id, odoo value) met
+    _by_category: dict = field(default_factory=dict)
 
     def level(self, attribute, category_id):
         levels = attribute.levels
@@ -120,6 +121,20 @@ class _Catalogue:
             if code in levels:
                 return levels[code]
         return levels.get("", "OPTIONAL")
+
+    def specs_for(self, category_id):
+        """``[(attribute, level)]`` of a category, disabled ones left out
+        (computed once per category)."""
+        found = self._by_category.get(category_id)
+        if found is None:
+            found = [
+                (spec, level)
+                for spec in self.attributes
+                for level in (self.level(spec, category_id),)
+                if level != "DISABLED"
+            ]
+            self._by_category[category_id] = found
+        return found
 
 
 def _number(value):
@@ -951,11 +966,10 @@ class MiraklBackend(models.Model):
         product_ids = [row[1] for row in offers]
         tmpl_ids = sorted({row[12] for row in offers})
         specs = catalogue.attributes
-        field_names = sorted({a.field_name for a in specs if a.field_name})
-        values = {}
-        if field_names:
-            products = env["product.product"].browse(product_ids)
-            values = {v["id"]: v for v in products.read(field_names)}
+        values = self._mirakl_field_values(
+            {a.field_name for a in specs if a.field_name},
+            [(row[1], row[12]) for row in offers],
+        )
         axes = [a.attribute_id for a in specs if a.attribute_id]
         variant_values, template_values = self._mirakl_attribute_values(
             product_ids, tmpl_ids, axes
@@ -988,6 +1002,31 @@ class MiraklBackend(models.Model):
             if row.category_id in catalogue.categories:
                 groups[row.tmpl_id].append(row)
         return self._mirakl_check_variant_groups(catalogue, result, groups)
+
+    def _mirakl_field_values(self, field_names, products):
+        """``{product id: {field: value}}`` (as ``read()`` gives them) of the
+        ``(product id, template id)`` pairs. Fields the variants inherit
+        from their template are read once per template."""
+        if not field_names:
+            return {}
+        Product = self.env["product.product"]
+        own = sorted(f for f in field_names if not Product._fields[f].inherited)
+        shared = sorted(f for f in field_names if Product._fields[f].inherited)
+        values = {product_id: {} for product_id, _tmpl in products}
+        if own:
+            for row in Product.browse(list(values)).read(own):
+                values[row.pop("id")].update(row)
+        if shared:
+            templates = {}
+            for row in (
+                self.env["product.template"]
+                .browse(sorted({tmpl for _product, tmpl in products}))
+                .read(shared)
+            ):
+                templates[row.pop("id")] = row
+            for product_id, tmpl_id in products:
+                values[product_id].update(templates[tmpl_id])
+        return values
 
     def _mirakl_product_row(self, catalogue, offer, data):
         """The ``ProductRow`` of one offer (a row of the chunk query)."""
@@ -1029,10 +1068,7 @@ class MiraklBackend(models.Model):
         elif not category[2]:
             problems.append(texts["not_leaf"] % {"category": category[1]})
         else:
-            for spec in catalogue.attributes:
-                level = catalogue.level(spec, category_id)
-                if level == "DISABLED":
-                    continue
+            for spec, level in catalogue.specs_for(category_id):
                 found = self._mirakl_source_values(
                     spec,
                     data["values"].get(product_id),
@@ -1055,10 +1091,10 @@ class MiraklBackend(models.Model):
         cells[columns["variant_group"]] = group_code or "PT%s" % tmpl_id
         if missing:
             problems.insert(0, texts["missing"] % {"attributes": ", ".join(missing)})
+        # Separators that no CSV cell of a product file holds as such.
         digest = hashlib.sha1(
-            json.dumps(
-                sorted((k, v) for k, v in cells.items() if v),
-                ensure_ascii=False,
+            "\x1e".join(
+                "%s\x1f%s" % item for item in sorted(cells.items()) if item[1]
             ).encode()
         ).hexdigest()
         return ProductRow(
@@ -1450,7 +1486,10 @@ class MiraklBackend(models.Model):
                 stats["files"] += 1
                 stats["products"] += len(batch)
         self._mirakl_after_check(catalogue, full_check=offer_ids is None)
-        if imports:
+        if len(imports) == 1:
+            # One file (a manual or small send): ask Mirakl once right away.
+            # Bigger sends are followed by the next run (product job, offer
+            # job, stock push) or Check imports.
             self._mirakl_check_imports(imports.ids)
         message = _(
             "%(shop)s: %(products)s products sent in %(files)s files; "

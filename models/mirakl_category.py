@@ -138,7 +138,7 @@ class MiraklCategory(models.Model):
         action.update(
             name=_("Attributes of %(category)s", category=self.complete_name),
             domain=[("id", "in", [a.id for a, _level in attributes])],
-            context={"mirakl_category_id": self.id, "search_default_used": 0},
+            context={"mirakl_category_id": self.id},
         )
         return action
 

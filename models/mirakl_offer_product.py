@@ -55,7 +55,8 @@ class MiraklOffer(models.Model):
         required=True,
         readonly=True,
         copy=False,
-        index=True,
+        # Not indexed: every send rewrites it on each line sent, and the
+        # shop's index narrows the lists that filter on it.
     )
     product_digest = fields.Char(readonly=True, copy=False)
     product_pending_digest = fields.Char(readonly=True, copy=False)

@@ -45,8 +45,10 @@ import cProfile
 import io
 import pstats
 import sys
+import threading
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -304,17 +306,27 @@ class Bench(InnerBench):
             if trace:
                 tracemalloc.start()
             profiler = cProfile.Profile() if profile else None
+            queries = Counter()
             if profiler:
+                # Time of each kind of SQL query (Odoo's own query hooks).
+                def hook(_cr, query, _params, _start, delay):
+                    text = query.code if hasattr(query, "code") else str(query)
+                    queries[" ".join(text.split())[:90]] += delay
+
+                threading.current_thread().query_hooks = (hook,)
                 profiler.enable()
             started = time.perf_counter()
             result = backend._mirakl_send_products(full=full)
             elapsed = time.perf_counter() - started
             if profiler:
                 profiler.disable()
+                threading.current_thread().query_hooks = ()
+                for text, delay in queries.most_common(12):
+                    print("  SQL %6.3f s  %s" % (delay, text))
                 out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
-                    30
-                )
+                stats = pstats.Stats(profiler, stream=out)
+                stats.sort_stats("cumulative").print_stats(30)
+                stats.sort_stats("tottime").print_stats(25)
                 print(out.getvalue())
             peak = 0
             if trace:

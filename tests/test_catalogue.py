@@ -3,6 +3,7 @@
 to their final status (P42, P44, P45, P47), and offers going out once Mirakl
 created their products."""
 
+import ast
 import copy
 
 from odoo.exceptions import AccessError, ValidationError
@@ -219,6 +220,30 @@ class TestMapping(CatalogueCommon):
 class TestReadiness(CatalogueCommon):
     def test_ready_products_and_shop_counts(self):
         self.assertEqual(set(self.range_offers.mapped("product_ready")), {"ready"})
+        # The screens list them: the shop's products, the menu's, a category's.
+        for action in (
+            self.backend.action_open_products(),
+            self.env["ir.actions.act_window"]._for_xml_id(
+                "mirakl_connector.mirakl_offer_product_action"
+            ),
+            self.mirakl_categories["WOMEN_DRESSES"].action_open_products(),
+        ):
+            domain = action["domain"]
+            if isinstance(domain, str):
+                domain = ast.literal_eval(domain)
+            found = self.env["mirakl.offer"].search(domain)
+            self.assertTrue(found)
+            self.assertLessEqual(set(found.ids), set(self.range_offers.ids))
+        attributes = self.mirakl_categories["WOMEN_DRESSES"].action_open_attributes()
+        levels = {
+            a.code: a.category_level
+            for a in self.env["mirakl.attribute"]
+            .with_context(attributes["context"])
+            .search(attributes["domain"])
+        }
+        self.assertEqual(levels["colour"], "REQUIRED")
+        self.assertEqual(levels["description"], "RECOMMENDED")
+        self.assertNotIn("shop_sku", levels)
         self.backend.invalidate_recordset()
         self.assertEqual(self.backend.product_ready_count, 5)
         self.assertEqual(self.backend.product_not_ready_count, 0)
@@ -329,9 +354,15 @@ class TestSending(CatalogueCommon):
         self.assertEqual(list(self.import_lines()), ["CBN-CAM"])
         full = self.send(full=True)
         self.assertEqual(full["products"], 5)
-        # Files are bounded: 2 lines each.
+        # Files are bounded: 2 lines each; bigger sends are followed later.
         self.backend.product_file_size = 2
         self.assertEqual(self.send(full=True)["files"], 3)
+        waiting = self.env["mirakl.offer.import"].search(
+            [("backend_id", "=", self.backend.id), ("state", "=", "sent")]
+        )
+        self.assertEqual(len(waiting), 3)
+        self.check()
+        self.assertEqual(set(waiting.mapped("state")), {"done"})
 
     def test_rejected_then_corrected(self):
         # The operator makes Material required after the model was read:
