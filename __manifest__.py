@@ -45,6 +45,12 @@
         "wizards/mirakl_order_refuse_views.xml",
         "wizards/mirakl_order_cancel_views.xml",
         "wizards/mirakl_offer_create_views.xml",
+        "wizards/mirakl_picking_tracking_views.xml",
         "views/mirakl_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "mirakl_connector/static/tests/tours/*.js",
+        ],
+    },
 }

@@ -12,6 +12,30 @@ SHOP_STATES = {
     "TERMINATED": "Terminated",
 }
 
+# Mirakl order states (OR11 order_state) in the words of the people who
+# read them; the code itself stays in the order's technical fields.
+ORDER_STATES = [
+    ("STAGING", "Being checked by the marketplace"),
+    ("WAITING_ACCEPTANCE", "To accept"),
+    ("WAITING_DEBIT", "Accepted, waiting for payment"),
+    ("WAITING_DEBIT_PAYMENT", "Accepted, payment in progress"),
+    ("SHIPPING", "Paid, to ship"),
+    ("SHIPPED", "Shipped"),
+    ("TO_COLLECT", "Ready for collection"),
+    ("RECEIVED", "Received by the customer"),
+    ("CLOSED", "Closed"),
+    ("REFUSED", "Refused"),
+    ("CANCELED", "Cancelled"),
+    ("INCIDENT_OPEN", "Incident open"),
+]
+ORDER_STATE_OTHER = ("other", "Other (see the Mirakl state code)")
+
+# Platform tax modes (PC01 / OR11 order_tax_mode).
+TAX_MODES = {
+    "TAX_INCLUDED": "Prices include tax",
+    "TAX_EXCLUDED": "Prices exclude tax",
+}
+
 # Endpoint codes of the operations the connector performs, for sync issues.
 OPERATIONS = {
     "A01": "Shop account",
@@ -75,6 +99,29 @@ ISSUE_CATEGORIES = [
     ("lost", "Lost order"),
     ("other", "Other"),
 ]
+
+# Issue categories of a call to Mirakl that failed: each new failure of the
+# call counts as an attempt. The others are checks made in Odoo (an unmapped
+# SKU, a drift...): seeing them again at the next run is not an attempt.
+CALL_CATEGORIES = frozenset(
+    (
+        "auth",
+        "connection",
+        "timeout",
+        "tls",
+        "rate_limit",
+        "server",
+        "not_found",
+        "validation",
+        "protocol",
+        "other",
+    )
+)
+
+# A transient failure (timeout, 5xx, rate limit) alerts a person only once it
+# lasts: this many failed attempts over at least this many minutes.
+TRANSIENT_ALERT_ATTEMPTS = 5
+TRANSIENT_ALERT_MINUTES = 30
 
 # Operations whose issues are finance's (activities go to the shop's finance
 # responsible when set).

@@ -83,10 +83,12 @@ class MiraklBackend(models.Model):
         help="Receives an activity for every new sync issue of this shop.",
     )
     connect_timeout = fields.Integer(
+        string="Connect timeout (s)",
         default=int(lib_const.CONNECT_TIMEOUT),
         help="Seconds to wait for the connection to Mirakl.",
     )
     read_timeout = fields.Integer(
+        string="Read timeout (s)",
         default=int(lib_const.READ_TIMEOUT),
         help="Seconds to wait for Mirakl's answer.",
     )
@@ -94,30 +96,51 @@ class MiraklBackend(models.Model):
     # --- What Mirakl said about the shop (A01) and the platform (PC01) ---
     connection_state = fields.Selection(
         [("untested", "Not tested"), ("ok", "Connected"), ("failed", "Failed")],
+        string="Connection",
         default="untested",
         readonly=True,
         copy=False,
     )
-    connection_message = fields.Text(readonly=True, copy=False)
-    connection_checked_at = fields.Datetime(readonly=True, copy=False)
+    connection_message = fields.Text(
+        string="Connection message", readonly=True, copy=False
+    )
+    connection_checked_at = fields.Datetime(
+        string="Last tested", readonly=True, copy=False
+    )
     mirakl_shop_name = fields.Char(
         string="Shop name on Mirakl", readonly=True, copy=False
     )
-    mirakl_shop_state = fields.Char(
-        string="Shop state on Mirakl", readonly=True, copy=False
+    mirakl_shop_state_label = fields.Char(
+        string="Shop state on Mirakl", compute="_compute_mirakl_shop_state_label"
     )
+    mirakl_shop_state = fields.Char(string="Shop state code", readonly=True, copy=False)
     mirakl_currency = fields.Char(string="Shop currency", readonly=True, copy=False)
     platform_config = fields.Text(
         string="Platform configuration (PC01)", readonly=True, copy=False
     )
-    platform_order_tax_mode = fields.Char(readonly=True, copy=False)
-    platform_acceptance_mode = fields.Char(readonly=True, copy=False)
-    platform_partial_acceptance = fields.Boolean(readonly=True, copy=False)
-    platform_multi_shipment = fields.Boolean(readonly=True, copy=False)
-    platform_checked_at = fields.Datetime(readonly=True, copy=False)
+    platform_order_tax_mode = fields.Char(
+        string="Tax mode code", readonly=True, copy=False
+    )
+    platform_order_tax_mode_label = fields.Char(
+        string="Marketplace prices", compute="_compute_platform_order_tax_mode_label"
+    )
+    platform_acceptance_mode = fields.Char(
+        string="Order acceptance", readonly=True, copy=False
+    )
+    platform_partial_acceptance = fields.Boolean(
+        string="Partial acceptance allowed", readonly=True, copy=False
+    )
+    platform_multi_shipment = fields.Boolean(
+        string="Several shipments per order", readonly=True, copy=False
+    )
+    platform_checked_at = fields.Datetime(
+        string="Read from Mirakl on", readonly=True, copy=False
+    )
 
     issue_ids = fields.One2many("mirakl.sync.issue", "backend_id")
-    open_issue_count = fields.Integer(compute="_compute_open_issue_count")
+    open_issue_count = fields.Integer(
+        string="Open issues", compute="_compute_open_issue_count"
+    )
 
     _sql_constraints = [
         (
@@ -133,6 +156,20 @@ class MiraklBackend(models.Model):
     ]
 
     # === COMPUTE METHODS === #
+
+    @api.depends("mirakl_shop_state")
+    def _compute_mirakl_shop_state_label(self):
+        for backend in self:
+            state = backend.mirakl_shop_state
+            backend.mirakl_shop_state_label = const.SHOP_STATES.get(state, state)
+
+    @api.depends("platform_order_tax_mode")
+    def _compute_platform_order_tax_mode_label(self):
+        for backend in self:
+            mode = backend.platform_order_tax_mode
+            backend.platform_order_tax_mode_label = const.TAX_MODES.get(
+                mode, mode or False
+            )
 
     def _compute_open_issue_count(self):
         groups = self.env["mirakl.sync.issue"]._read_group(

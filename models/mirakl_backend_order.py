@@ -112,6 +112,7 @@ class MiraklBackend(models.Model):
             ("stock", "Accept when free stock covers the lines"),
             ("manual", "A person accepts or refuses"),
         ],
+        string="Acceptance policy",
         default="all",
         required=True,
         tracking=True,
@@ -160,9 +161,15 @@ class MiraklBackend(models.Model):
     )
     shipping_type_ids = fields.One2many("mirakl.shipping.type", "backend_id")
     tax_map_ids = fields.One2many("mirakl.tax.map", "backend_id")
-    sale_order_count = fields.Integer(compute="_compute_sale_order_count")
-    last_import_date = fields.Datetime(readonly=True, copy=False)
-    last_import_summary = fields.Char(readonly=True, copy=False)
+    sale_order_count = fields.Integer(
+        string="Sales Orders", compute="_compute_sale_order_count"
+    )
+    last_import_date = fields.Datetime(
+        string="Last order import", readonly=True, copy=False
+    )
+    last_import_summary = fields.Char(
+        string="Last order import result", readonly=True, copy=False
+    )
 
     _sql_constraints = [
         (
@@ -217,6 +224,7 @@ class MiraklBackend(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
+            "name": _("Import Mirakl orders by id"),
             "res_model": "mirakl.order.import",
             "view_mode": "form",
             "target": "new",
@@ -780,13 +788,13 @@ class MiraklBackend(models.Model):
             for vals in changes
             for name, value in vals
         )
-        old_raw = json.loads(sale.mirakl_raw or "{}")
+        old_raw = sale._mirakl_raw_data()
         old_customer = old_raw.get("customer")
         # The first read after the shop's decision re-checks everything.
         lines_changed = lines_changed or (
             old_raw.get("order_state") in mappers.PRE_ACCEPTANCE_STATES
         )
-        vals = self._mirakl_prepare_order_state_vals(order)
+        vals = self._mirakl_prepare_order_state_vals(order, sale)
         if sale.state in ("draft", "sent") and old_customer != order.raw.get(
             "customer"
         ):
@@ -1165,15 +1173,23 @@ class MiraklBackend(models.Model):
 
     # === BUSINESS METHODS: building the Sales Order === #
 
-    def _mirakl_prepare_order_state_vals(self, order):
-        return {
+    def _mirakl_prepare_order_state_vals(self, order, sale=None):
+        vals = {
             "mirakl_digest": order.digest,
             "mirakl_state": order.state,
             "mirakl_state_reason": order.state_reason_label or order.state_reason_code,
             "mirakl_last_updated": order.last_updated,
             "mirakl_synced_at": fields.Datetime.now(),
             "mirakl_raw": order.raw_json,
+            "mirakl_shipping_deadline": order.shipping_deadline,
         }
+        # Mirakl's shipping deadline schedules the delivery (its deadline);
+        # written only when it moves (Odoo then moves the deliveries).
+        if order.shipping_deadline and (
+            sale is None or sale.commitment_date != order.shipping_deadline
+        ):
+            vals["commitment_date"] = order.shipping_deadline
+        return vals
 
     def _mirakl_prepare_partner_vals(self, order, sale=None, cache=None):
         """Customer, invoice and delivery contacts of the order.

@@ -76,7 +76,9 @@ class MiraklBackend(models.Model):
         help="How each Mirakl transaction type is booked. A type without a row "
         "holds its cycle.",
     )
-    billing_cycle_count = fields.Integer(compute="_compute_billing_cycle_count")
+    billing_cycle_count = fields.Integer(
+        string="Billing cycles", compute="_compute_billing_cycle_count"
+    )
 
     _sql_constraints = [
         (
@@ -573,6 +575,7 @@ class MiraklBackend(models.Model):
                 if booking == "charge_vat":
                     vat_by_number[number] += _money(line.amount)
         gaps = {"vat": [], "totals": []}
+        tolerated = []
         for document in cycle.document_ids.filtered("invoice_number"):
             number = document.invoice_number
             for key, label, on_document, on_lines in (
@@ -585,6 +588,20 @@ class MiraklBackend(models.Model):
                 ),
             ):
                 on_document, on_lines = abs(_money(on_document)), abs(on_lines)
+                if on_document != on_lines and abs(on_document - on_lines) <= tolerance:
+                    tolerated.append(
+                        _(
+                            "%(document)s: %(what)s %(on_document)s, its lines "
+                            "%(on_lines)s (difference %(gap)s, within the "
+                            "tolerance of %(tolerance)s)",
+                            document=document.name,
+                            what=label,
+                            on_document=on_document,
+                            on_lines=on_lines,
+                            gap=on_document - on_lines,
+                            tolerance=tolerance,
+                        )
+                    )
                 if abs(on_document - on_lines) > tolerance:
                     gaps[key].append(
                         _(
@@ -596,6 +613,7 @@ class MiraklBackend(models.Model):
                             on_lines=on_lines,
                         )
                     )
+        cycle._mirakl_note_tolerated_gaps(tolerated)
         problems = {}
         if gaps["vat"]:
             problems["vat"] = (

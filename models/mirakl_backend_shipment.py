@@ -47,8 +47,18 @@ class MiraklBackend(models.Model):
         "list cannot be sent by name.",
     )
     shipment_ids = fields.One2many("mirakl.shipment", "backend_id")
-    shipment_pending_count = fields.Integer(compute="_compute_shipment_stats")
-    shipment_blocked_count = fields.Integer(compute="_compute_shipment_stats")
+    shipment_pending_count = fields.Integer(
+        string="Confirmations to send", compute="_compute_shipment_stats"
+    )
+    shipment_todo_count = fields.Integer(
+        string="To confirm on Mirakl",
+        compute="_compute_shipment_stats",
+        help="Confirmations not yet accepted by Mirakl: to send, or waiting for "
+        "a person.",
+    )
+    shipment_blocked_count = fields.Integer(
+        string="Confirmations waiting for a person", compute="_compute_shipment_stats"
+    )
     latency_median = fields.Float(
         string="Dispatch latency, median (s)",
         compute="_compute_shipment_stats",
@@ -80,6 +90,7 @@ class MiraklBackend(models.Model):
             )
             backend.shipment_pending_count = states.get("pending", 0)
             backend.shipment_blocked_count = states.get("blocked", 0)
+            backend.shipment_todo_count = sum(states.values())
             latencies = Shipment.search(
                 [
                     ("backend_id", "=", backend.id),

@@ -60,7 +60,7 @@ class MiraklBackend(models.Model):
     _inherit = "mirakl.backend"
 
     offer_ids = fields.One2many("mirakl.offer", "backend_id")
-    offer_count = fields.Integer(compute="_compute_offer_count")
+    offer_count = fields.Integer(string="Offers", compute="_compute_offer_count")
     offer_import_ids = fields.One2many("mirakl.offer.import", "backend_id")
     # --- Stock settings ---
     stock_push_enabled = fields.Boolean(
@@ -109,9 +109,15 @@ class MiraklBackend(models.Model):
         default=10000,
         help="A push sends one STO01 file per this many offers.",
     )
-    stock_last_push_date = fields.Datetime(readonly=True, copy=False)
-    stock_last_push_summary = fields.Char(readonly=True, copy=False)
-    stock_last_full_push_date = fields.Datetime(readonly=True, copy=False)
+    stock_last_push_date = fields.Datetime(
+        string="Last stock push", readonly=True, copy=False
+    )
+    stock_last_push_summary = fields.Char(
+        string="Last stock push result", readonly=True, copy=False
+    )
+    stock_last_full_push_date = fields.Datetime(
+        string="Last full stock push", readonly=True, copy=False
+    )
     # --- Offer settings ---
     offer_export_enabled = fields.Boolean(
         string="Send offers",
@@ -156,7 +162,9 @@ class MiraklBackend(models.Model):
         default=1000,
         help="Offers sent per OF24 call (Mirakl publishes no limit).",
     )
-    offer_last_export_date = fields.Datetime(readonly=True, copy=False)
+    offer_last_export_date = fields.Datetime(
+        string="Last offer send", readonly=True, copy=False
+    )
     drift_last_check_date = fields.Datetime(
         string="Stock compared on", readonly=True, copy=False
     )

@@ -16,9 +16,10 @@ class MiraklCarrier(models.Model):
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     code = fields.Char(required=True, help="Mirakl carrier code (SH21).")
     label = fields.Char()
-    standard_code = fields.Char()
+    standard_code = fields.Char(string="Standard code")
     tracking_url = fields.Char(
-        help="Mirakl's tracking URL pattern for this carrier (informative)."
+        string="Tracking URL",
+        help="Mirakl's tracking URL pattern for this carrier (informative).",
     )
     carrier_id = fields.Many2one(
         "delivery.carrier",

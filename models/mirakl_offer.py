@@ -20,17 +20,19 @@ SKU_STATES = [
     ("missing", "No SKU"),
     ("duplicate", "SKU shared"),
 ]
+# The quantity (stock files) and the offer's data (price, condition: OF24)
+# are sent separately; each status says which.
 PUSH_STATES = [
-    ("new", "Never pushed"),
-    ("pending", "Sent, waiting for Mirakl"),
-    ("done", "Accepted by Mirakl"),
-    ("error", "Rejected by Mirakl"),
+    ("new", "Quantity never sent"),
+    ("pending", "Quantity sent, waiting for Mirakl"),
+    ("done", "Quantity up to date"),
+    ("error", "Quantity rejected"),
 ]
 EXPORT_STATES = [
-    ("new", "Not on Mirakl yet"),
-    ("pending", "Sent, waiting for Mirakl"),
-    ("done", "Up to date"),
-    ("error", "Rejected by Mirakl"),
+    ("new", "Price never sent"),
+    ("pending", "Price sent, waiting for Mirakl"),
+    ("done", "Price up to date"),
+    ("error", "Price rejected"),
 ]
 
 
@@ -71,7 +73,7 @@ class MiraklOffer(models.Model):
     sku_state = fields.Selection(
         SKU_STATES, string="SKU check", default="ok", readonly=True, copy=False
     )
-    sku_problem = fields.Char(readonly=True, copy=False)
+    sku_problem = fields.Char(string="SKU problem", readonly=True, copy=False)
     custom_product_reference = fields.Char(
         string="Product ID override",
         help="Leave empty to use the shop's product ID source (barcode or "
@@ -118,7 +120,7 @@ class MiraklOffer(models.Model):
     )
     # --- Stock push (STO01), as Mirakl accepted it ---
     push_state = fields.Selection(
-        PUSH_STATES, string="Stock status", default="new", readonly=True, copy=False
+        PUSH_STATES, string="Quantity", default="new", readonly=True, copy=False
     )
     pushed_quantity = fields.Integer(
         string="Last quantity pushed",
@@ -127,21 +129,29 @@ class MiraklOffer(models.Model):
         help="The last quantity Mirakl accepted for this SKU.",
     )
     pushed_date = fields.Datetime(string="Pushed on", readonly=True, copy=False)
-    pending_quantity = fields.Integer(readonly=True, copy=False)
+    pending_quantity = fields.Integer(
+        string="Quantity waiting for Mirakl", readonly=True, copy=False
+    )
     pending_import_id = fields.Many2one(
         "mirakl.offer.import", readonly=True, copy=False, ondelete="set null"
     )
-    push_error = fields.Text(readonly=True, copy=False)
+    push_error = fields.Text(string="Quantity error", readonly=True, copy=False)
     # --- Offer data (OF24) ---
     export_state = fields.Selection(
         EXPORT_STATES,
-        string="Offer status",
+        string="Offer data",
+        help="The offer's price and condition sent with OF24 (Send offers); "
+        "the quantity goes with the stock files.",
         default="new",
         readonly=True,
         copy=False,
     )
-    export_digest = fields.Char(readonly=True, copy=False)
-    pending_export_digest = fields.Char(readonly=True, copy=False)
+    export_digest = fields.Char(
+        string="Offer data sent (digest)", readonly=True, copy=False
+    )
+    pending_export_digest = fields.Char(
+        string="Offer data waiting (digest)", readonly=True, copy=False
+    )
     export_import_id = fields.Many2one(
         "mirakl.offer.import",
         string="Pending offer import",
@@ -150,8 +160,10 @@ class MiraklOffer(models.Model):
         ondelete="set null",
     )
     exported_date = fields.Datetime(string="Offer sent on", readonly=True, copy=False)
-    exported_price = fields.Float(readonly=True, copy=False, digits="Product Price")
-    export_error = fields.Text(readonly=True, copy=False)
+    exported_price = fields.Float(
+        string="Price sent", readonly=True, copy=False, digits="Product Price"
+    )
+    export_error = fields.Text(string="Offer data error", readonly=True, copy=False)
     # --- Drift (OF21) ---
     mirakl_offer_id = fields.Char(string="Mirakl offer ID", readonly=True, copy=False)
     mirakl_quantity = fields.Integer(
@@ -174,8 +186,9 @@ class MiraklOffer(models.Model):
         [
             ("none", "No drift"),
             ("drift", "Drift"),
-            ("missing", "Not on Mirakl"),
+            ("missing", "Missing on Mirakl"),
         ],
+        string="Comparison",
         readonly=True,
         copy=False,
     )

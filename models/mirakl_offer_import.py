@@ -33,9 +33,9 @@ class MiraklOfferImport(models.Model):
     )
     kind = fields.Selection(
         [
-            ("stock", "Stock file (STO01)"),
-            ("offer", "Offers (OF24)"),
-            ("product", "Product file (P41)"),
+            ("stock", "Stock file"),
+            ("offer", "Offers (price and condition)"),
+            ("product", "Product file"),
         ],
         required=True,
         readonly=True,
@@ -63,36 +63,50 @@ class MiraklOfferImport(models.Model):
     )
     mirakl_status = fields.Char(string="Mirakl status", readonly=True)
     reason_status = fields.Text(string="Mirakl reason", readonly=True)
-    sent_date = fields.Datetime(default=fields.Datetime.now, readonly=True)
+    sent_date = fields.Datetime(
+        string="Sent on", default=fields.Datetime.now, readonly=True
+    )
     checked_date = fields.Datetime(string="Last checked", readonly=True)
-    finished_date = fields.Datetime(readonly=True)
+    finished_date = fields.Datetime(string="Finished on", readonly=True)
     line_count = fields.Integer(string="Lines sent", readonly=True)
-    lines_in_success = fields.Integer(readonly=True)
-    lines_in_error = fields.Integer(readonly=True)
+    lines_in_success = fields.Integer(string="Lines accepted", readonly=True)
+    lines_in_error = fields.Integer(string="Lines rejected", readonly=True)
     offer_ids_json = fields.Text(
+        string="Offers sent (ids)",
         readonly=True,
         help="Ids of the offers sent, in the order of the file's lines.",
     )
     file = fields.Binary(string="File sent", attachment=True, readonly=True)
-    file_name = fields.Char(readonly=True)
-    error_report = fields.Binary(attachment=True, readonly=True)
-    error_report_name = fields.Char(readonly=True)
+    file_name = fields.Char(string="File name", readonly=True)
+    error_report = fields.Binary(string="Error report", attachment=True, readonly=True)
+    error_report_name = fields.Char(string="Error report name", readonly=True)
     new_product_report = fields.Binary(
         string="New-product report", attachment=True, readonly=True
     )
-    new_product_report_name = fields.Char(readonly=True)
+    new_product_report_name = fields.Char(
+        string="New-product report name", readonly=True
+    )
     transformation_report = fields.Binary(
         string="Transformation error report", attachment=True, readonly=True
     )
-    transformation_report_name = fields.Char(readonly=True)
+    transformation_report_name = fields.Char(
+        string="Transformation error report name", readonly=True
+    )
 
-    @api.depends("kind", "mirakl_import_id")
+    @api.depends("kind", "mode", "line_count")
     def _compute_name(self):
-        labels = {"stock": "STO01", "offer": "OF24", "product": "P41"}
+        kinds = {
+            "stock": _("Stock file"),
+            "offer": _("Offers"),
+            "product": _("Product file"),
+        }
+        modes = dict(self._fields["mode"]._description_selection(self.env))
         for record in self:
-            record.name = "%s %s" % (
-                labels.get(record.kind, ""),
-                record.mirakl_import_id or _("(not sent)"),
+            record.name = _(
+                "%(kind)s (%(mode)s): %(lines)s lines",
+                kind=kinds.get(record.kind, record.kind),
+                mode=(modes.get(record.mode) or "").lower() or "-",
+                lines=record.line_count,
             )
 
     @api.autovacuum

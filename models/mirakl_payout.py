@@ -14,6 +14,8 @@ checks each cycle before anything is booked.
 
 import json
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 
 # The TL02 type of the payout line: checked against the cycle, never booked.
@@ -46,33 +48,35 @@ class MiraklBillingCycle(models.Model):
         related="backend_id.company_id", store=True, index=True
     )
     mirakl_id = fields.Char(string="Mirakl cycle ID", required=True, readonly=True)
-    date_created = fields.Datetime(readonly=True)
+    date_created = fields.Datetime(string="Created on Mirakl", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
-    payment_voucher_number = fields.Char(readonly=True)
+    payment_voucher_number = fields.Char(string="Payment voucher", readonly=True)
     amount_transferred = fields.Monetary(
         string="Transferred to the seller",
         readonly=True,
         help="SBC11 amount_transferred_to_seller: what the operator pays out.",
     )
-    amount_transferred_to_operator = fields.Monetary(readonly=True)
+    amount_transferred_to_operator = fields.Monetary(
+        string="Transferred to the operator", readonly=True
+    )
     pay_out_state = fields.Char(string="Pay-out state", readonly=True, tracking=True)
-    pay_out_reference = fields.Char(readonly=True)
+    pay_out_reference = fields.Char(string="Pay-out reference", readonly=True)
     pay_out_date = fields.Datetime(string="Paid out on", readonly=True)
-    pay_out_failure_reason = fields.Char(readonly=True)
+    pay_out_failure_reason = fields.Char(string="Pay-out failure reason", readonly=True)
     raw_json = fields.Text(string="SBC11 answer", readonly=True)
     state = fields.Selection(
         CYCLE_STATES, default="reading", required=True, readonly=True, tracking=True
     )
-    check_message = fields.Text(readonly=True)
+    check_message = fields.Text(string="Check result", readonly=True)
     lines_total = fields.Monetary(
         string="Sum of the lines",
         readonly=True,
         help="Sum of the cycle's transaction lines except PAYMENT.",
     )
     line_ids = fields.One2many("mirakl.transaction.line", "cycle_id")
-    line_count = fields.Integer(compute="_compute_counts")
+    line_count = fields.Integer(string="Transaction lines", compute="_compute_counts")
     document_ids = fields.One2many("mirakl.accounting.document", "cycle_id")
-    document_count = fields.Integer(compute="_compute_counts")
+    document_count = fields.Integer(string="Documents", compute="_compute_counts")
     issue_count = fields.Integer(
         string="Open issues", compute="_compute_issue_count", compute_sudo=True
     )
@@ -83,6 +87,16 @@ class MiraklBillingCycle(models.Model):
         compute_sudo=True,
         help="An open drift issue: figures that disagree.",
     )
+
+    tolerated_gap = fields.Boolean(
+        string="Gap within tolerance",
+        readonly=True,
+        copy=False,
+        help="An operator document differs from its transaction lines by less "
+        "than the shop's tolerance: booked at the document's figures, but "
+        "shown to finance (both figures are in Tolerated gaps and the chatter).",
+    )
+    tolerated_gap_note = fields.Text(string="Tolerated gaps", readonly=True, copy=False)
 
     _sql_constraints = [
         (
@@ -131,6 +145,26 @@ class MiraklBillingCycle(models.Model):
         for cycle in self:
             cycle.issue_count = counts.get(cycle.id, 0)
             cycle.has_drift = cycle.id in drift
+
+    def _mirakl_note_tolerated_gaps(self, gaps):
+        """Keep the gaps the tolerance let through visible: on the cycle, in
+        its drift filter and, when they change, in its chatter."""
+        self.ensure_one()
+        note = "\n".join(gaps) or False
+        if note == (self.tolerated_gap_note or False):
+            return
+        self.write({"tolerated_gap": bool(gaps), "tolerated_gap_note": note})
+        if gaps:
+            self.message_post(
+                body=Markup("%s<ul>%s</ul>")
+                % (
+                    _(
+                        "Booked within the shop's tolerance, although the operator's "
+                        "document and its transaction lines differ:"
+                    ),
+                    Markup("").join(Markup("<li>%s</li>") % gap for gap in gaps),
+                )
+            )
 
     def _search_has_drift(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -196,10 +230,10 @@ class MiraklTransactionLine(models.Model):
     amount = fields.Monetary(
         readonly=True, help="Signed: a credit to the seller is positive."
     )
-    payment_state = fields.Char(readonly=True)
+    payment_state = fields.Char(string="Payment state", readonly=True)
     date_created = fields.Datetime(readonly=True)
-    last_updated = fields.Datetime(readonly=True)
-    transaction_date = fields.Datetime(readonly=True)
+    last_updated = fields.Datetime(string="Last updated", readonly=True)
+    transaction_date = fields.Datetime(string="Transaction date", readonly=True)
     mirakl_order_id = fields.Char(string="Mirakl order", readonly=True, index=True)
     mirakl_order_line_id = fields.Char(string="Mirakl order line", readonly=True)
     mirakl_refund_id = fields.Char(string="Mirakl refund", readonly=True, index=True)
@@ -207,11 +241,13 @@ class MiraklTransactionLine(models.Model):
         "sale.order", readonly=True, index="btree_not_null", ondelete="set null"
     )
     accounting_document_id = fields.Char(string="Accounting document", readonly=True)
-    accounting_document_number = fields.Char(readonly=True)
+    accounting_document_number = fields.Char(string="Operator document", readonly=True)
     tax_code = fields.Char(
-        readonly=True, help="order_tax or shop_tax code of a tax line."
+        string="Tax code",
+        readonly=True,
+        help="order_tax or shop_tax code of a tax line.",
     )
-    tax_rate = fields.Float(readonly=True)
+    tax_rate = fields.Float(string="Tax rate", readonly=True)
     raw_json = fields.Text(string="TL02 line", readonly=True)
 
     _sql_constraints = [
@@ -237,22 +273,24 @@ class MiraklAccountingDocument(models.Model):
         related="backend_id.company_id", store=True, index=True
     )
     mirakl_id = fields.Char(string="Mirakl document ID", required=True, readonly=True)
-    invoice_number = fields.Char(readonly=True, help="IV01 invoice_id, once issued.")
+    invoice_number = fields.Char(
+        string="Document number", readonly=True, help="IV01 invoice_id, once issued."
+    )
     document_type = fields.Char(string="Type", readonly=True)
-    mirakl_state = fields.Char(readonly=True)
+    mirakl_state = fields.Char(string="State on Mirakl", readonly=True)
     cycle_id = fields.Many2one(
         "mirakl.billing.cycle", readonly=True, index=True, ondelete="set null"
     )
     mirakl_cycle_id = fields.Char(string="Mirakl cycle ID", readonly=True, index=True)
     date_created = fields.Datetime(readonly=True)
-    issue_date = fields.Datetime(readonly=True)
+    issue_date = fields.Datetime(string="Issued on", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
-    total_excl_taxes = fields.Monetary(readonly=True)
-    total_incl_taxes = fields.Monetary(readonly=True)
-    total_taxes = fields.Monetary(readonly=True)
+    total_excl_taxes = fields.Monetary(string="Total excl. VAT", readonly=True)
+    total_incl_taxes = fields.Monetary(string="Total incl. VAT", readonly=True)
+    total_taxes = fields.Monetary(string="VAT", readonly=True)
     raw_json = fields.Text(string="IV01 document", readonly=True)
     file = fields.Binary(string="Document file", attachment=True, readonly=True)
-    file_name = fields.Char(readonly=True)
+    file_name = fields.Char(string="File name", readonly=True)
 
     _sql_constraints = [
         (

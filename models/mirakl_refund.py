@@ -63,7 +63,7 @@ class MiraklRefund(models.Model):
     state = fields.Char(
         readonly=True, help="Mirakl's state: WAITING_REFUND, then REFUNDED."
     )
-    reason_code = fields.Char(readonly=True)
+    reason_code = fields.Char(string="Reason code", readonly=True)
     quantity = fields.Integer(readonly=True)
     currency_id = fields.Many2one(related="sale_order_id.currency_id")
     tax_mode = fields.Char(related="sale_order_id.mirakl_tax_mode")
@@ -71,22 +71,25 @@ class MiraklRefund(models.Model):
         readonly=True, help="Refunded price of the goods, in the order's tax mode."
     )
     shipping_amount = fields.Monetary(
-        readonly=True, help="Refunded shipping, in the order's tax mode."
+        string="Shipping",
+        readonly=True,
+        help="Refunded shipping, in the order's tax mode.",
     )
-    tax_amount = fields.Monetary(readonly=True)
-    shipping_tax_amount = fields.Monetary(readonly=True)
+    tax_amount = fields.Monetary(string="Tax", readonly=True)
+    shipping_tax_amount = fields.Monetary(string="Shipping tax", readonly=True)
     total_amount = fields.Monetary(
+        string="Total",
         compute="_compute_total_amount",
         help="What the customer gets back, tax included.",
     )
-    commission_amount = fields.Monetary(readonly=True)
-    commission_tax_amount = fields.Monetary(readonly=True)
-    created_date = fields.Datetime(readonly=True)
-    transaction_date = fields.Datetime(readonly=True)
+    commission_amount = fields.Monetary(string="Commission", readonly=True)
+    commission_tax_amount = fields.Monetary(string="Commission VAT", readonly=True)
+    created_date = fields.Datetime(string="Created on Mirakl", readonly=True)
+    transaction_date = fields.Datetime(string="Transaction date", readonly=True)
     credit_note_id = fields.Many2one(
         "account.move", readonly=True, copy=False, ondelete="set null"
     )
-    raw_json = fields.Text(readonly=True)
+    raw_json = fields.Text(string="Mirakl refund JSON", readonly=True)
 
     _sql_constraints = [
         (

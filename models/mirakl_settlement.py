@@ -868,13 +868,21 @@ class MiraklBillingCycle(models.Model):
         "account.move", string="Settlement entry", readonly=True, copy=False
     )
     move_state = fields.Selection(related="move_id.state", string="Entry status")
+    settlement_line_ids = fields.One2many(
+        related="move_id.line_ids",
+        string="Settlement lines",
+        help="The settlement entry's journal items, readable here whatever the "
+        "user's accounting features.",
+    )
     bill_ids = fields.Many2many(
         "account.move",
         string="Operator bills",
         compute="_compute_bill_ids",
         help="Vendor bills of the cycle's operator documents (vendor bill option).",
     )
-    bill_count = fields.Integer(compute="_compute_bill_ids")
+    bill_count = fields.Integer(
+        string="Number of operator bills", compute="_compute_bill_ids"
+    )
 
     def _compute_bill_ids(self):
         for cycle in self:

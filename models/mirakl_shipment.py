@@ -71,13 +71,15 @@ class MiraklShipment(models.Model):
     payload = fields.Text(
         help="What is reported: lines and quantities (JSON).", readonly=True
     )
-    carrier_code = fields.Char(readonly=True)
-    carrier_name = fields.Char(readonly=True)
-    carrier_url = fields.Char(readonly=True)
-    tracking_number = fields.Char(readonly=True)
-    reason_code = fields.Char(readonly=True)
+    carrier_code = fields.Char(string="Mirakl carrier code", readonly=True)
+    carrier_name = fields.Char(string="Carrier name", readonly=True)
+    carrier_url = fields.Char(string="Carrier URL", readonly=True)
+    tracking_number = fields.Char(string="Tracking number", readonly=True)
+    reason_code = fields.Char(string="Reason code", readonly=True)
     tracking_sent = fields.Boolean(
-        readonly=True, help="OR23 accepted: only OR24 is left to send."
+        string="Tracking sent",
+        readonly=True,
+        help="OR23 accepted: only OR24 is left to send.",
     )
     uncertain = fields.Boolean(
         readonly=True,
@@ -86,8 +88,10 @@ class MiraklShipment(models.Model):
     )
     mirakl_shipment_ref = fields.Char(string="Mirakl shipment", readonly=True)
     attempts = fields.Integer(readonly=True)
-    next_attempt_date = fields.Datetime(readonly=True, index=True)
-    last_error = fields.Text(readonly=True)
+    next_attempt_date = fields.Datetime(
+        string="Next attempt", readonly=True, index=True
+    )
+    last_error = fields.Text(string="Last error", readonly=True)
     event_date = fields.Datetime(
         string="Done in Odoo",
         readonly=True,
@@ -278,14 +282,7 @@ class MiraklShipment(models.Model):
         backend = self.backend_id
         sale = self.sale_order_id
         problems = []
-        shipping_type = backend.shipping_type_ids.filtered(
-            lambda st: st.carrier_id == sale.carrier_id
-        )[:1]
-        if not shipping_type and sale.mirakl_raw:
-            code = json.loads(sale.mirakl_raw).get("shipping_type_code")
-            shipping_type = backend.shipping_type_ids.filtered(
-                lambda st: st.code == code
-            )[:1]
+        shipping_type = sale._mirakl_shipping_type()
         if shipping_type.mandatory_tracking and not self.tracking_number:
             problems.append(
                 _(
@@ -532,7 +529,7 @@ class MiraklShipment(models.Model):
         ]
         if shipping_taxes and whole:
             element["shipping_taxes"] = shipping_taxes
-        raw_lines = json.loads(sale.mirakl_raw or "{}").get("order_lines") or ()
+        raw_lines = sale._mirakl_raw_data().get("order_lines") or ()
         for raw in raw_lines:
             if raw.get("order_line_id") == mline.line_id:
                 element["known_cancelations"] = [

@@ -17,7 +17,8 @@ class MiraklShippingType(models.Model):
     code = fields.Char(required=True, help="Mirakl shipping type code (SH12).")
     label = fields.Char()
     mandatory_tracking = fields.Boolean(
-        help="Mirakl requires a tracking number before the order ships."
+        string="Tracking number required",
+        help="Mirakl requires a tracking number before the order ships.",
     )
     carrier_id = fields.Many2one(
         "delivery.carrier",

@@ -9,6 +9,9 @@ from ..lib.redact import excerpt, redact
 
 _logger = logging.getLogger(__name__)
 
+# Operations whose issues without an Odoo record are about a Mirakl order.
+ORDER_OPERATIONS = frozenset(("OR11", "OR21", "OR04", "OR29", "OR30", "ORDER"))
+
 
 class MiraklSyncIssue(models.Model):
     """A failed call to Mirakl, or a record the connector refused to take in.
@@ -33,11 +36,14 @@ class MiraklSyncIssue(models.Model):
         related="backend_id.company_id", store=True, index=True
     )
     operation = fields.Char(
+        string="Operation code",
         required=True,
         index=True,
         help="Mirakl endpoint code of the operation, such as OR21 (accept an order).",
     )
-    operation_label = fields.Char(compute="_compute_operation_label")
+    operation_label = fields.Char(
+        string="Operation", compute="_compute_operation_label"
+    )
     res_model = fields.Char(string="Related model", index=True)
     res_id = fields.Many2oneReference(
         string="Related record ID", model_field="res_model"
@@ -52,11 +58,23 @@ class MiraklSyncIssue(models.Model):
     transient = fields.Boolean(
         help="The failure may go away by itself (timeout, rate limit, server error)."
     )
+    kind = fields.Selection(
+        [("person", "Needs a person"), ("transient", "May pass by itself")],
+        compute="_compute_kind",
+        store=True,
+        help="Needs a person: a retry alone will not fix it (a mapping, a "
+        "refused key, a rejected record). May pass by itself: a timeout, a rate "
+        "limit or a Mirakl server error, retried automatically.",
+    )
     message = fields.Text(required=True)
     http_status = fields.Integer(string="HTTP status")
     error_code = fields.Char(string="Mirakl error code")
-    request_excerpt = fields.Text(help="What was sent, redacted and truncated.")
-    response_excerpt = fields.Text(help="What Mirakl answered, redacted and truncated.")
+    request_excerpt = fields.Text(
+        string="Request", help="What was sent, redacted and truncated."
+    )
+    response_excerpt = fields.Text(
+        string="Response", help="What Mirakl answered, redacted and truncated."
+    )
     state = fields.Selection(
         [("open", "Open"), ("resolved", "Resolved")],
         default="open",
@@ -65,9 +83,13 @@ class MiraklSyncIssue(models.Model):
         tracking=True,
     )
     attempts = fields.Integer(default=1, readonly=True)
-    first_seen_date = fields.Datetime(default=fields.Datetime.now, readonly=True)
-    last_attempt_date = fields.Datetime(default=fields.Datetime.now, readonly=True)
-    resolved_date = fields.Datetime(readonly=True)
+    first_seen_date = fields.Datetime(
+        string="First seen", default=fields.Datetime.now, readonly=True
+    )
+    last_attempt_date = fields.Datetime(
+        string="Last seen", default=fields.Datetime.now, readonly=True
+    )
+    resolved_date = fields.Datetime(string="Resolved on", readonly=True)
     resolved_by_id = fields.Many2one("res.users", readonly=True)
     resolution = fields.Char(readonly=True, help="How the issue was closed.")
     deadline = fields.Datetime(
@@ -77,7 +99,7 @@ class MiraklSyncIssue(models.Model):
     priority = fields.Selection(
         [("0", "Normal"), ("1", "Urgent")], default="0", tracking=True
     )
-    escalated_date = fields.Datetime(readonly=True)
+    escalated_date = fields.Datetime(string="Escalated on", readonly=True)
 
     def init(self):
         # At most one open issue per failure key, even with concurrent workers.
@@ -97,17 +119,25 @@ class MiraklSyncIssue(models.Model):
     def _compute_name(self):
         categories = dict(self._fields["category"]._description_selection(self.env))
         for issue in self:
-            parts = [issue.operation, categories.get(issue.category, issue.category)]
+            parts = [
+                const.OPERATIONS.get(issue.operation, issue.operation),
+                categories.get(issue.category, issue.category),
+            ]
             if issue.mirakl_ref:
                 parts.append(issue.mirakl_ref)
             issue.name = " · ".join(p for p in parts if p)
+
+    @api.depends("transient")
+    def _compute_kind(self):
+        for issue in self:
+            issue.kind = "transient" if issue.transient else "person"
 
     @api.depends("operation")
     def _compute_operation_label(self):
         for issue in self:
             label = const.OPERATIONS.get(issue.operation)
             issue.operation_label = (
-                "%s (%s)" % (issue.operation, label) if label else issue.operation
+                "%s (%s)" % (label, issue.operation) if label else issue.operation
             )
 
     @api.depends("res_model", "res_id")
@@ -122,7 +152,14 @@ class MiraklSyncIssue(models.Model):
             for record in self.env[model].browse(ids).exists():
                 names[model, record.id] = record.display_name
         for issue in self:
-            issue.record_name = names.get((issue.res_model, issue.res_id), False)
+            name = names.get((issue.res_model, issue.res_id))
+            if not name and issue.mirakl_ref and issue.operation in ORDER_OPERATIONS:
+                name = _(
+                    "Mirakl order %(order)s (no Sales Order)", order=issue.mirakl_ref
+                )
+            elif not name and not issue.res_model:
+                name = issue.backend_id.display_name
+            issue.record_name = name or False
 
     # === ACTION METHODS === #
 
@@ -270,8 +307,45 @@ class MiraklSyncIssue(models.Model):
             if deadline and not issue.deadline:
                 issue.deadline = deadline
             return issue
-        issue.write(dict(vals, attempts=issue.attempts + 1))
+        # A failed call again is an attempt; an Odoo-side check that finds the
+        # same problem at its next run only refreshes "last seen".
+        if category in const.CALL_CATEGORIES or vals["message"] != issue.message:
+            vals["attempts"] = issue.attempts + 1
+        issue.write(vals)
+        if transient:
+            issue._mirakl_alert_if_lasting()
         return issue
+
+    def _mirakl_alert_if_lasting(self):
+        """A transient failure alerts a person once it lasts."""
+        self.ensure_one()
+        if self.activity_ids or self.attempts < const.TRANSIENT_ALERT_ATTEMPTS:
+            return
+        lasting = fields.Datetime.now() - self.first_seen_date
+        if lasting.total_seconds() < const.TRANSIENT_ALERT_MINUTES * 60:
+            return
+        self._mirakl_alert(
+            _(
+                "Mirakl: %(name)s keeps failing (%(attempts)s attempts)",
+                name=self.name,
+                attempts=self.attempts,
+            )
+        )
+
+    def _mirakl_alert(self, summary):
+        """A warning activity for the shop's responsible (finance's for money)."""
+        self.ensure_one()
+        backend = self.backend_id
+        user = backend.user_id
+        if self.operation in const.FINANCE_OPERATIONS and backend.finance_user_id:
+            user = backend.finance_user_id
+        if user:
+            self.activity_schedule(
+                "mail.mail_activity_data_warning",
+                summary=summary,
+                note=self.message,
+                user_id=user.id,
+            )
 
     @api.model
     def _mirakl_filed_elsewhere(self, backend, operation, record, mirakl_ref):
@@ -324,16 +398,10 @@ class MiraklSyncIssue(models.Model):
             operation,
             vals["category"],
         )
-        user = backend.user_id
-        if operation in const.FINANCE_OPERATIONS and backend.finance_user_id:
-            user = backend.finance_user_id
-        if user:
-            issue.activity_schedule(
-                "mail.mail_activity_data_warning",
-                summary=_("Mirakl: %(name)s", name=issue.name),
-                note=vals["message"],
-                user_id=user.id,
-            )
+        # Activities only for what needs a person: a transient failure (a
+        # timeout, a passing HTTP 500) alerts only once it lasts.
+        if not vals["transient"]:
+            issue._mirakl_alert(_("Mirakl: %(name)s", name=issue.name))
         return issue
 
     def _mirakl_mark_lost(self, deadline):

@@ -35,7 +35,9 @@ class ProductTemplate(models.Model):
     _inherit = "product.template"
 
     mirakl_offer_count = fields.Integer(
-        compute="_compute_mirakl_offer_count", compute_sudo=True
+        string="Number of Mirakl offers",
+        compute="_compute_mirakl_offer_count",
+        compute_sudo=True,
     )
 
     def _compute_mirakl_offer_count(self):

@@ -28,6 +28,21 @@ class ResPartner(models.Model):
         )
     ]
 
+    # === COMPUTE METHODS === #
+
+    def _get_complete_name(self):
+        """Override of `base` so that a Mirakl customer's own delivery or
+        invoice address reads "Freya Morgan", not "Freya Morgan, Freya Morgan"."""
+        parent = self.sudo().parent_id
+        if (
+            parent.mirakl_backend_id
+            and not self.is_company
+            and self.name
+            and self.name == (self.commercial_company_name or parent.name)
+        ):
+            return self.name.strip()
+        return super()._get_complete_name()
+
     # === BUSINESS METHODS === #
 
     @api.model

@@ -43,6 +43,20 @@ class SaleOrder(models.Model):
         readonly=True,
         help="The order's state on Mirakl (order_state), as last read.",
     )
+    mirakl_status = fields.Selection(
+        [*const.ORDER_STATES, const.ORDER_STATE_OTHER],
+        string="On Mirakl",
+        compute="_compute_mirakl_status",
+        store=True,
+        help="The order's state on Mirakl, in plain words (the code is in the "
+        "Mirakl tab).",
+    )
+    mirakl_tax_mode_label = fields.Char(
+        string="Marketplace prices", compute="_compute_mirakl_tax_mode_label"
+    )
+    mirakl_invoice_policy = fields.Selection(
+        related="mirakl_backend_id.invoice_policy", string="Mirakl invoicing"
+    )
     mirakl_state_reason = fields.Char(
         string="Mirakl state reason", copy=False, readonly=True
     )
@@ -62,6 +76,14 @@ class SaleOrder(models.Model):
         readonly=True,
         help="Creation on Mirakl plus the shop's acceptance window: after it "
         "the marketplace refuses the order.",
+    )
+    mirakl_shipping_deadline = fields.Datetime(
+        string="Ship before",
+        copy=False,
+        readonly=True,
+        help="Mirakl's shipping deadline (OR11 shipping_deadline): the order "
+        "must be confirmed shipped by then. It is also the Sales Order's "
+        "delivery date, so that the delivery is scheduled for it.",
     )
     mirakl_acceptance = fields.Selection(
         ACCEPTANCE_STATES, string="Mirakl acceptance", copy=False, readonly=True
@@ -112,9 +134,17 @@ class SaleOrder(models.Model):
     )
     mirakl_digest = fields.Char(copy=False, readonly=True)
     mirakl_raw = fields.Text(
-        string="Mirakl order JSON", copy=False, readonly=True, prefetch=False
+        string="Mirakl order JSON",
+        copy=False,
+        readonly=True,
+        prefetch=False,
+        # The customer's personal data as Mirakl sent it: system
+        # administrators only (the connector reads it with _mirakl_raw_data).
+        groups="base.group_system",
     )
-    mirakl_issue_count = fields.Integer(compute="_compute_mirakl_issue_count")
+    mirakl_issue_count = fields.Integer(
+        string="Mirakl issues", compute="_compute_mirakl_issue_count"
+    )
 
     _sql_constraints = [
         (
@@ -125,6 +155,21 @@ class SaleOrder(models.Model):
     ]
 
     # === COMPUTE METHODS === #
+
+    @api.depends("mirakl_state")
+    def _compute_mirakl_status(self):
+        known = dict(const.ORDER_STATES)
+        for order in self:
+            state = order.mirakl_state
+            order.mirakl_status = (
+                state if state in known else (state and const.ORDER_STATE_OTHER[0])
+            )
+
+    @api.depends("mirakl_tax_mode")
+    def _compute_mirakl_tax_mode_label(self):
+        for order in self:
+            mode = order.mirakl_tax_mode
+            order.mirakl_tax_mode_label = const.TAX_MODES.get(mode, mode or False)
 
     @api.depends(
         "order_line.mirakl_commission_fee",
@@ -161,6 +206,22 @@ class SaleOrder(models.Model):
         counts = dict(groups)
         for order in self:
             order.mirakl_issue_count = counts.get(order.id, 0)
+
+    def _mirakl_shipping_type(self):
+        """The shop's shipping type of this order: by its delivery method,
+        else by the code Mirakl sent."""
+        self.ensure_one()
+        types = self.sudo().mirakl_backend_id.shipping_type_ids
+        found = types.filtered(lambda st: st.carrier_id == self.carrier_id)[:1]
+        if not found:
+            code = self._mirakl_raw_data().get("shipping_type_code")
+            found = types.filtered(lambda st: st.code == code)[:1]
+        return found
+
+    def _mirakl_raw_data(self):
+        """The order as Mirakl last sent it (a dict; empty when unknown)."""
+        self.ensure_one()
+        return json.loads(self.sudo().mirakl_raw or "{}")
 
     # === ACTION METHODS === #
 
@@ -221,7 +282,7 @@ class SaleOrder(models.Model):
             "CLOSED",
         ):
             return
-        raw = json.loads(self.mirakl_raw or "{}")
+        raw = self._mirakl_raw_data()
         if not raw.get("can_cancel") and not self.env.context.get(
             "mirakl_force_cancel"
         ):
@@ -255,6 +316,7 @@ class SaleOrder(models.Model):
             )
         return {
             "type": "ir.actions.act_window",
+            "name": _("Cancel lines on Mirakl"),
             "res_model": "mirakl.order.cancel",
             "view_mode": "form",
             "target": "new",
@@ -276,6 +338,7 @@ class SaleOrder(models.Model):
         self._mirakl_check_decidable()
         return {
             "type": "ir.actions.act_window",
+            "name": _("Refuse lines on Mirakl"),
             "res_model": "mirakl.order.refuse",
             "view_mode": "form",
             "target": "new",

@@ -15,13 +15,83 @@ class StockPicking(models.Model):
     mirakl_shipment_state = fields.Selection(
         [
             ("none", "Nothing to send"),
-            ("pending", "To send"),
+            ("pending", "To send to Mirakl"),
             ("blocked", "Needs a person"),
-            ("done", "Accepted by Mirakl"),
+            ("done", "Confirmed on Mirakl"),
         ],
         string="Mirakl",
         compute="_compute_mirakl_shipment_state",
+        compute_sudo=True,
     )
+
+    mirakl_order_id = fields.Char(
+        string="Mirakl order", compute="_compute_mirakl_facts", compute_sudo=True
+    )
+    mirakl_backend_id = fields.Many2one(
+        "mirakl.backend",
+        string="Mirakl shop",
+        compute="_compute_mirakl_facts",
+        compute_sudo=True,
+    )
+    mirakl_shipping_type = fields.Char(
+        string="Mirakl shipping",
+        compute="_compute_mirakl_facts",
+        compute_sudo=True,
+        help="The marketplace's shipping type of the order.",
+    )
+    mirakl_carrier_code = fields.Char(
+        string="Carrier on Mirakl",
+        compute="_compute_mirakl_facts",
+        compute_sudo=True,
+        help="How the delivery method is told to Mirakl: its mapped Mirakl "
+        "carrier code, or its name and tracking URL when it is not mapped.",
+    )
+    mirakl_tracking_required = fields.Boolean(
+        string="Tracking number required",
+        compute="_compute_mirakl_facts",
+        compute_sudo=True,
+        help="The marketplace's shipping type requires a tracking number: the "
+        "order is not confirmed shipped to Mirakl without one.",
+    )
+    mirakl_shipping_deadline = fields.Datetime(
+        string="Ship before",
+        compute="_compute_mirakl_facts",
+        compute_sudo=True,
+        help="Mirakl's shipping deadline of the order.",
+    )
+
+    @api.depends("sale_id", "carrier_id")
+    def _compute_mirakl_facts(self):
+        for picking in self:
+            sale = picking.sale_id
+            backend = sale.mirakl_backend_id
+            if not backend or picking.picking_type_code != "outgoing":
+                picking.mirakl_order_id = False
+                picking.mirakl_backend_id = False
+                picking.mirakl_shipping_type = False
+                picking.mirakl_carrier_code = False
+                picking.mirakl_tracking_required = False
+                picking.mirakl_shipping_deadline = False
+                continue
+            shipping_type = sale._mirakl_shipping_type()
+            picking.mirakl_order_id = sale.mirakl_order_id
+            picking.mirakl_backend_id = backend
+            picking.mirakl_shipping_type = shipping_type.display_name or False
+            picking.mirakl_tracking_required = shipping_type.mandatory_tracking
+            picking.mirakl_shipping_deadline = sale.mirakl_shipping_deadline
+            mapped = backend.carrier_ids.filtered(
+                lambda c, carrier=picking.carrier_id: (
+                    carrier and c.carrier_id == carrier
+                )
+            )[:1]
+            if mapped:
+                picking.mirakl_carrier_code = mapped.code
+            elif picking.carrier_id:
+                picking.mirakl_carrier_code = _(
+                    "not mapped: sent as %(name)s", name=picking.carrier_id.name
+                )
+            else:
+                picking.mirakl_carrier_code = _("no delivery method")
 
     @api.depends("mirakl_shipment_ids.state")
     def _compute_mirakl_shipment_state(self):
@@ -51,6 +121,81 @@ class StockPicking(models.Model):
         if sales:
             sales._mirakl_invoice_due("shipped")
         return result
+
+    def _pre_action_done_hook(self):
+        """Override of `stock` to ask for the tracking number first when the
+        marketplace's shipping type requires one (the warehouse may still
+        validate without it: the confirmation then waits for the number)."""
+        if not self.env.context.get("mirakl_tracking_checked"):
+            missing = self.filtered(
+                lambda p: p.mirakl_tracking_required and not p.carrier_tracking_ref
+            )
+            if missing:
+                return missing._mirakl_tracking_wizard_action()
+        return super()._pre_action_done_hook()
+
+    def _mirakl_tracking_wizard_action(self):
+        return {
+            "name": _("Tracking number required by the marketplace"),
+            "type": "ir.actions.act_window",
+            "res_model": "mirakl.picking.tracking",
+            "view_mode": "form",
+            "target": "new",
+            "context": dict(
+                self.env.context,
+                default_line_ids=[
+                    fields.Command.create({"picking_id": picking.id})
+                    for picking in self
+                ],
+            ),
+        }
+
+    def _mirakl_marketplace_deliveries(self):
+        return self.filtered(
+            lambda p: (
+                p.picking_type_code == "outgoing" and p.sudo().sale_id.mirakl_backend_id
+            )
+        )
+
+    def _send_confirmation_email(self):
+        """Override of `stock` (and `stock_sms`): Odoo never e-mails or texts a
+        marketplace's customer (Mirakl operators forbid sellers to contact
+        them outside the marketplace); carriers are still called."""
+        marketplace = self._mirakl_marketplace_deliveries()
+        if marketplace:
+            super(
+                StockPicking,
+                marketplace.with_context(skip_sms=True, mirakl_no_customer_mail=True),
+            )._send_confirmation_email()
+        return super(StockPicking, self - marketplace)._send_confirmation_email()
+
+    def message_post_with_source(self, source_ref, **kwargs):
+        """Override of `mail` to drop stock's delivery confirmation e-mail to a
+        marketplace's customer (see ``_send_confirmation_email``)."""
+        if self.env.context.get("mirakl_no_customer_mail"):
+            template = self.company_id.stock_mail_confirmation_template_id
+            if template and source_ref in (template, template.id):
+                return self.env["mail.message"]
+        return super().message_post_with_source(source_ref, **kwargs)
+
+    def _check_warn_sms(self):
+        """Override of `stock_sms`: no SMS to a marketplace's customer, so no
+        warning about it either."""
+        parent = getattr(super(), "_check_warn_sms", None)
+        pickings = parent() if parent else self.browse()
+        return pickings - pickings._mirakl_marketplace_deliveries()
+
+    def send_to_shipper(self):
+        """Override of `stock_delivery`: fixed-price and rule-based delivery
+        methods have no carrier to send to; for a marketplace delivery Odoo's
+        note would read "tracking number False" and mislead the warehouse."""
+        self.ensure_one()
+        if self._mirakl_marketplace_deliveries() and self.carrier_id.delivery_type in (
+            "fixed",
+            "base_on_rule",
+        ):
+            return None
+        return super().send_to_shipper()
 
     def write(self, vals):
         result = super().write(vals)
@@ -196,7 +341,7 @@ class StockPicking(models.Model):
         backend = sale.mirakl_backend_id
         Shipment = self.env["mirakl.shipment"]
         order = mappers.parse_order(
-            json.loads(sale.mirakl_raw), backend.cancellations_included
+            sale._mirakl_raw_data(), backend.cancellations_included
         )
         mlines = {line.line_id: line for line in order.lines}
         elements = []

@@ -75,6 +75,8 @@ with urllib.request.urlopen(url + "/_sandbox/catalogue", timeout=30) as response
     catalogue = json.load(response)
 with registry.cursor() as cr:
     env = api.Environment(cr, SUPERUSER_ID, {})
+    from sandbox_catalogue import setup_demo_company
+    setup_demo_company(env)
     backend = setup_sandbox_shop(
         env,
         catalogue,
@@ -89,6 +91,8 @@ with registry.cursor() as cr:
     )
     connection = backend.action_mirakl_test_connection()["params"]
     cr.commit()
+    from sandbox_catalogue import map_demo_carriers
+    map_demo_carriers(backend)
     stats = None
     if connection["type"] == "success":
         stats = backend._mirakl_import_orders()

@@ -25,6 +25,7 @@ Only the standard library is used: this runs under a bare Python.
 """
 # pylint: disable=print-used
 
+import ast
 import configparser
 import getpass
 import hashlib
@@ -246,6 +247,56 @@ def install_odoo_source(source):
         return source
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+PLACEHOLDER = (
+    "Placeholder written by mirakl_connector's set-up: this Odoo source ships "
+    "without its addons' tests, and Odoo's test bundles name this file."
+)
+
+
+def complete_test_assets(tree):
+    """Write an empty placeholder for every test asset (``*/static/tests/*``)
+    that an addon's manifest names but the tree lacks: an Odoo source trimmed
+    of its tests (like the project's offline copy) otherwise cannot build the
+    bundles of browser tests (tours), and Odoo's runner stops on them. Only
+    missing files are written; returns how many."""
+    tree = Path(tree)
+    written = 0
+    for manifest in list(tree.glob("addons/*/__manifest__.py")) + list(
+        tree.glob("odoo/addons/*/__manifest__.py")
+    ):
+        try:
+            assets = ast.literal_eval(manifest.read_text(encoding="utf-8")).get(
+                "assets"
+            )
+        except (ValueError, SyntaxError):
+            continue
+        root = manifest.parent.parent
+        for entries in (assets or {}).values():
+            for entry in entries:
+                if isinstance(entry, (list, tuple)):
+                    paths = [] if entry[0] == "include" else entry[1:]
+                else:
+                    paths = [entry]
+                for path in paths:
+                    if (
+                        not isinstance(path, str)
+                        or "/static/tests/" not in path
+                        or any(char in path for char in "*?[")
+                    ):
+                        continue
+                    target = root / path
+                    if target.exists():
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if target.suffix == ".xml":
+                        text = "<?xml version='1.0'?>\n<!-- %s -->\n<templates/>\n"
+                    else:
+                        text = "/* %s */\n"
+                    target.write_text(text % PLACEHOLDER, encoding="utf-8")
+                    written += 1
+    return written
 
 
 # --------------------------------------------------------------------------
@@ -604,6 +655,14 @@ def ensure(source=None, force=False):
             state["requirements"] = _requirements_digest()
             STATE_PATH.write_text(json.dumps(state, indent=2), encoding="utf-8")
             done.append("installed the changed requirements.txt")
+        if "test_asset_placeholders" not in state:
+            count = complete_test_assets(ODOO_DIR)
+            state["test_asset_placeholders"] = count
+            STATE_PATH.write_text(json.dumps(state, indent=2), encoding="utf-8")
+            if count:
+                done.append(
+                    "wrote %d placeholders for Odoo's missing test assets" % count
+                )
         write_config()
     else:
         done += _build(source)
@@ -633,6 +692,12 @@ def _build(source):
     python = venv_python()
     say("[2/5] Odoo 18.0 source from %s" % source)
     source_text = install_odoo_source(source)
+    placeholders = complete_test_assets(ODOO_DIR)
+    if placeholders:
+        say(
+            "    %d test assets missing from this Odoo source: empty placeholders "
+            "written, so that Odoo's browser tests (tours) can run" % placeholders
+        )
     pth = Path(_site_packages(python)) / "odoo-18.0.pth"
     pth.write_text(str(ODOO_DIR) + "\n", encoding="utf-8")
     reqs, notes = odoo_requirements(python)
@@ -672,6 +737,7 @@ def _build(source):
         "requirements": _requirements_digest(),
         "odoo_requirements": reqs,
         "notes": notes,
+        "test_asset_placeholders": placeholders,
         "built_at": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     STATE_PATH.write_text(json.dumps(state, indent=2), encoding="utf-8")

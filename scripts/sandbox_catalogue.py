@@ -32,12 +32,23 @@ VAT_RATES = (20.0, 5.0, 0.0)
 # Delivery method of each sandbox shipping type (others: the type's label).
 CARRIER_NAMES = {"STD": "Royal Mail 48", "EXP": "DPD Next Day"}
 SHIPPING_PRODUCT = "Marketplace shipping"
-PRICELIST_NAME = "Marketplace (GBP)"
+PRICELIST_NAME = "Marketplace"
+
+
+def rate_label(rate):
+    return ("%.2f" % rate).rstrip("0").rstrip(".")
 
 
 def tax_name(rate, included):
-    label = ("%.2f" % rate).rstrip("0").rstrip(".")
-    return "UK VAT %s%%%s" % (label, "" if included else " (excl.)")
+    return "VAT %s%%%s" % (rate_label(rate), "" if included else " (excl.)")
+
+
+def _vat_group(env, company, rate):
+    """The tax group "VAT N%" totals show under lines taxed at N %."""
+    name = "VAT %s%%" % rate_label(rate)
+    Group = env["account.tax.group"]
+    group = Group.search([("name", "=", name), ("company_id", "=", company.id)])
+    return group[:1] or Group.create({"name": name, "company_id": company.id})
 
 
 def _uk_vat_taxes(env, company):
@@ -66,6 +77,8 @@ def _uk_vat_taxes(env, company):
                         if included
                         else "tax_excluded",
                         "company_id": company.id,
+                        "tax_group_id": _vat_group(env, company, rate).id,
+                        "country_id": company.account_fiscal_country_id.id,
                     }
                 )
             elif not tax.active:
@@ -374,7 +387,41 @@ def _offers(env, backend, products):
     )
 
 
-def create_purchase_fee_tax(env, company, account, name="UK VAT 20% (purchases)"):
+def setup_demo_company(env, name="Hartley & Finch Ltd"):
+    """The demo's company as a UK seller's: GBP, the United Kingdom, and an
+    administrator with the accounting features an accountant has (journal
+    items on entries). Only for a new database: Odoo refuses to change the
+    currency of a company with journal items."""
+    company = env.ref("base.main_company")
+    gbp = env.ref("base.GBP")
+    gbp.active = True
+    vals = {"name": name, "country_id": env.ref("base.uk").id}
+    if company.currency_id != gbp:
+        vals["currency_id"] = gbp.id
+    company.write(vals)
+    company.partner_id.write({"city": "Bath", "zip": "BA1 1AA"})
+    env["stock.warehouse"].search([("company_id", "=", company.id)]).write(
+        {"name": "Bath warehouse"}
+    )
+    # One currency: Odoo then shows no currency next to names and amounts.
+    env["res.currency"].search([("id", "!=", gbp.id)]).active = False
+    admin = env.ref("base.user_admin")
+    admin.write({"groups_id": [(4, env.ref("account.group_account_user").id)]})
+    return company
+
+
+def map_demo_carriers(backend):
+    """Map the demo's delivery methods to the marketplace's carriers (SH21),
+    as a seller does once on the shop's Carriers tab."""
+    backend._mirakl_refresh_carriers()
+    wanted = {"Royal Mail 48": "ROYALMAIL", "DPD Next Day": "DPD"}
+    for row in backend.carrier_ids:
+        for carrier in backend.shipping_type_ids.carrier_id:
+            if wanted.get(carrier.name) == row.code and not row.carrier_id:
+                row.carrier_id = carrier
+
+
+def create_purchase_fee_tax(env, company, account, name="VAT 20% (purchases)"):
     """A 20 % purchase tax of ``company`` booking its VAT on ``account``: the
     VAT the marketplace charges on its fees (``fee_tax`` of
     ``_mirakl_setup_finance``)."""
@@ -385,6 +432,7 @@ def create_purchase_fee_tax(env, company, account, name="UK VAT 20% (purchases)"
             "amount_type": "percent",
             "type_tax_use": "purchase",
             "company_id": company.id,
+            "tax_group_id": _vat_group(env, company, 20.0).id,
         }
     )
     env.invalidate_all()

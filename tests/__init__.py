@@ -23,3 +23,4 @@ from . import test_catalogue
 from . import test_catalogue_images
 from . import test_sandbox_catalogue
 from . import test_client_catalogue
+from . import test_tours

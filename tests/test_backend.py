@@ -4,10 +4,12 @@ import socket
 
 import psycopg2
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import file_open, mute_logger
 
+from .. import const
 from .common import API_KEY, SHOP_ID, MiraklCommon, capture_logs
 
 
@@ -166,6 +168,23 @@ class TestConnection(MiraklCommon):
 
 
 @tagged("post_install", "-at_install")
+class TestSettings(MiraklCommon):
+    def test_settings_count_the_company_shops(self):
+        """Settings > Sales opens on a new settings record (onchange): the
+        count of Mirakl shops must be there (it read 0 with a shop)."""
+        values = self.env["res.config.settings"].onchange(
+            {}, [], {"mirakl_backend_count": {}, "company_id": {}}
+        )["value"]
+        self.assertEqual(
+            values["mirakl_backend_count"],
+            self.env["mirakl.backend"].search_count(
+                [("company_id", "=", self.env.company.id)]
+            ),
+        )
+        self.assertGreaterEqual(values["mirakl_backend_count"], 1)
+
+
+@tagged("post_install", "-at_install")
 class TestSyncIssues(MiraklCommon):
     def test_repeated_failure_is_one_issue_with_attempts(self):
         self.backend.api_key = "wrong"
@@ -194,6 +213,56 @@ class TestSyncIssues(MiraklCommon):
         issue.action_resolve()
         self.assertEqual(issue.state, "resolved")
         self.assertFalse(issue.activity_ids, "resolving closes the alert")
+
+    def test_a_recheck_is_not_an_attempt(self):
+        """An Odoo-side check finding the same problem at every run refreshes
+        "last seen"; only failed calls count as attempts."""
+        Issue = self.env["mirakl.sync.issue"]
+        issue = Issue._mirakl_record(
+            self.backend, "OR11", "Unknown SKU X", category="mapping", mirakl_ref="M-1"
+        )
+        seen = issue.last_attempt_date
+        for _run in range(3):
+            Issue._mirakl_record(
+                self.backend,
+                "OR11",
+                "Unknown SKU X",
+                category="mapping",
+                mirakl_ref="M-1",
+            )
+        self.assertEqual(issue.attempts, 1)
+        self.assertGreaterEqual(issue.last_attempt_date, seen)
+        Issue._mirakl_record(
+            self.backend, "OR11", "Unknown SKU Y", category="mapping", mirakl_ref="M-1"
+        )
+        self.assertEqual(issue.attempts, 2, "a different finding counts")
+        self.assertEqual(issue.record_name, "Mirakl order M-1 (no Sales Order)")
+        shop_issue = Issue._mirakl_record(self.backend, "PC01", "x", category="server")
+        self.assertEqual(shop_issue.record_name, self.backend.display_name)
+
+    def test_transient_failure_alerts_only_once_it_lasts(self):
+        """A passing HTTP 500 schedules no activity; one lasting does."""
+        Issue = self.env["mirakl.sync.issue"]
+
+        def fail():
+            return Issue._mirakl_record(
+                self.backend, "OR11", "HTTP 500", category="server", transient=True
+            )
+
+        issue = fail()
+        self.assertEqual(issue.kind, "transient")
+        self.assertFalse(issue.activity_ids)
+        for _attempt in range(const.TRANSIENT_ALERT_ATTEMPTS):
+            fail()
+        self.assertFalse(issue.activity_ids, "not yet lasting long enough")
+        issue.first_seen_date = fields.Datetime.subtract(
+            fields.Datetime.now(), minutes=const.TRANSIENT_ALERT_MINUTES + 1
+        )
+        fail()
+        self.assertEqual(len(issue.activity_ids), 1)
+        self.assertIn("keeps failing", issue.activity_ids.summary)
+        fail()
+        self.assertEqual(len(issue.activity_ids), 1, "alerted once")
 
     def test_responsible_without_mirakl_access_still_gets_the_alert(self):
         clerk = new_test_user(self.env, "clerk_no_mirakl", groups="base.group_user")
@@ -252,7 +321,7 @@ class TestSyncIssues(MiraklCommon):
         )
         self.assertEqual(issue.record_name, "Linked")
         self.assertEqual(issue.action_open_record()["res_id"], partner.id)
-        self.assertEqual(issue.name, "OR11 · Unmapped data · MKP-1-A")
+        self.assertEqual(issue.name, "Import orders · Unmapped data · MKP-1-A")
         same = Issue._mirakl_record(
             self.backend,
             "OR11",

@@ -298,6 +298,33 @@ class TestSettlement(OrderCommon):
             sum(vat.mapped("balance")), document.total_taxes, places=2
         )
         self.assertAlmostEqual(sum(move.line_ids.mapped("balance")), 0.0, places=2)
+        # The gap the tolerance let through is never silent: on the cycle (both
+        # figures), in its drift filter and in its chatter.
+        self.assertTrue(cycle.tolerated_gap)
+        self.assertIn("%.2f" % document.total_taxes, cycle.tolerated_gap_note)
+        self.assertIn("%.2f" % lines_vat, cycle.tolerated_gap_note)
+        Cycle = self.env["mirakl.billing.cycle"]
+        drift = Cycle.search(
+            ["|", ("has_drift", "=", True), ("tolerated_gap", "=", True)]
+        )
+        self.assertIn(cycle, drift)
+        self.assertTrue(
+            any(
+                "within the shop" in (m.body or "") and document.name in m.body
+                for m in cycle.message_ids
+            )
+        )
+        # The booked lines are readable from the cycle (no accounting group
+        # needed beyond reading it: a Mirakl user who sells).
+        user = new_test_user(
+            self.env,
+            login="mirakl_seller_cycle",
+            groups="sales_team.group_sale_salesman,"
+            "mirakl_connector.mirakl_connector_group_user",
+        )
+        lines = cycle.with_user(user).settlement_line_ids
+        self.assertEqual(len(lines), len(move.line_ids))
+        self.assertTrue(lines.read(["account_id", "name", "debit", "credit"]))
 
     def test_payout_matched_with_its_bank_line(self):
         self.shipped(("std", 1))

@@ -1,6 +1,7 @@
 import time
 
-from odoo import Command
+from odoo import Command, fields
+from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 
 from .order_common import OrderCommon
@@ -26,7 +27,9 @@ class TestShipments(OrderCommon):
         sale = super().released(*lines, **extra)
         return self.control.order(sale.mirakl_order_id), sale
 
-    def validate(self, picking, quantities=None, backorder=True):
+    def validate(self, picking, quantities=None, backorder=True, tracking=None):
+        """Validate as the warehouse does; when Odoo asks for the tracking
+        number the marketplace requires, give ``tracking`` or insist without."""
         for move in picking.move_ids:
             qty = move.product_uom_qty
             if quantities is not None:
@@ -34,6 +37,17 @@ class TestShipments(OrderCommon):
             move.quantity = qty
             move.picked = True
         result = picking.button_validate()
+        if (
+            isinstance(result, dict)
+            and result["res_model"] == "mirakl.picking.tracking"
+        ):
+            wizard = Form.from_action(self.env, result)
+            if tracking:
+                with wizard.line_ids.edit(0) as line:
+                    line.tracking_ref = tracking
+                result = wizard.save().action_validate()
+            else:
+                result = wizard.save().action_validate_without()
         if isinstance(result, dict):
             wizard = Form.from_action(self.env, result).save()
             if backorder:
@@ -130,7 +144,15 @@ class TestShipments(OrderCommon):
         ).mandatory_tracking = True
         _order, sale = self.released(("std", 1), shipping_type="EXP")
         picking = sale.picking_ids
+        self.assertTrue(picking.mirakl_tracking_required)
+        # Validate asks for the number first; the warehouse insists without it.
         rows = self.validate(picking)
+        self.assertTrue(
+            any(
+                "without the tracking number" in body
+                for body in picking.message_ids.mapped("body")
+            )
+        )
         self.sync()
         self.assertEqual(rows.state, "blocked")
         self.assertFalse(self.calls("OR24"))
@@ -139,6 +161,65 @@ class TestShipments(OrderCommon):
         self.assertEqual(rows.state, "pending")
         self.sync()
         self.assertEqual(rows.state, "done")
+
+    def test_tracking_asked_before_validation(self):
+        """The warehouse is asked for the tracking number the shipping type
+        requires before the delivery is done, and sees the Mirakl facts."""
+        self.map_carrier(carrier=self.carrier_exp)
+        self.backend.shipping_type_ids.filtered(
+            lambda s: s.code == "EXP"
+        ).mandatory_tracking = True
+        order, sale = self.released(("std", 1), shipping_type="EXP")
+        picking = sale.picking_ids
+        self.assertEqual(picking.mirakl_order_id, order["order_id"])
+        self.assertIn("EXP", picking.mirakl_shipping_type)
+        self.assertEqual(picking.mirakl_carrier_code, "ROYALMAIL")
+        self.assertTrue(picking.mirakl_tracking_required)
+        # Mirakl's shipping deadline is the delivery's deadline.
+        deadline = fields.Datetime.to_datetime(
+            order["shipping_deadline"][:19].replace("T", " ")
+        )
+        self.assertEqual(sale.mirakl_shipping_deadline, deadline)
+        self.assertEqual(picking.date_deadline, deadline)
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+            move.picked = True
+        action = picking.button_validate()
+        self.assertEqual(action["res_model"], "mirakl.picking.tracking")
+        self.assertEqual(picking.state, "assigned")  # nothing done yet
+        wizard = Form.from_action(self.env, action).save()
+        with self.assertRaisesRegex(UserError, "Enter the tracking number"):
+            wizard.action_validate()
+        wizard.line_ids.tracking_ref = " DPD-778 "
+        wizard.action_validate()
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.carrier_tracking_ref, "DPD-778")
+        self.sync()
+        self.assertEqual(picking.mirakl_shipment_state, "done")
+        tracking = self.body_of(self.calls("OR23")[-1])
+        self.assertEqual(tracking["tracking_number"], "DPD-778")
+
+    def test_no_message_to_marketplace_customers(self):
+        """Odoo neither e-mails nor texts a marketplace's customer, and its
+        carrier note never reads "tracking number False"."""
+        company = self.env.company
+        company.stock_move_email_validation = True
+        if "stock_move_sms_validation" in company._fields:
+            company.stock_move_sms_validation = True
+        _order, sale = self.released(("std", 1))
+        sale.partner_shipping_id.mobile = "+44 7700 900123"
+        picking = sale.picking_ids
+        before = self.env["mail.message"].search([], order="id desc", limit=1).id
+        self.validate(picking)
+        posted = self.env["mail.message"].search(
+            [("id", ">", before), ("model", "=", "stock.picking")]
+        )
+        customers = sale.partner_id | sale.partner_shipping_id
+        self.assertFalse(posted.filtered(lambda m: m.partner_ids & customers))
+        self.assertFalse(posted.filtered(lambda m: "number False" in (m.body or "")))
+        self.assertFalse(
+            self.env["mail.mail"].search([("mail_message_id", "in", posted.ids)])
+        )
 
     def test_failure_retried_with_backoff(self):
         self.map_carrier()

@@ -10,8 +10,8 @@ class MiraklOfferCreate(models.TransientModel):
 
     backend_id = fields.Many2one("mirakl.backend", string="Shop", required=True)
     product_ids = fields.Many2many("product.product", string="Variants")
-    existing_count = fields.Integer(compute="_compute_counts")
-    new_count = fields.Integer(compute="_compute_counts")
+    existing_count = fields.Integer(string="Already offered", compute="_compute_counts")
+    new_count = fields.Integer(string="New offers", compute="_compute_counts")
 
     @api.model
     def default_get(self, fields_list):

@@ -52,7 +52,7 @@ class MiraklOrderCancel(models.TransientModel):
         if not wanted:
             raise UserError(_("Enter the quantity to cancel on at least one line."))
         order = mappers.parse_order(
-            json.loads(sale.mirakl_raw), backend.cancellations_included
+            sale._mirakl_raw_data(), backend.cancellations_included
         )
         mlines = {line.line_id: line for line in order.lines}
         Shipment = backend.env["mirakl.shipment"]
