@@ -238,7 +238,7 @@ class TestReadiness(CatalogueCommon):
         levels = {
             a.code: a.category_level
             for a in self.env["mirakl.attribute"]
-            .with_context(attributes["context"])
+            .with_context(**attributes["context"])
             .search(attributes["domain"])
         }
         self.assertEqual(levels["colour"], "REQUIRED")
