@@ -120,6 +120,12 @@ class MiraklOffer(models.Model):
             backend._mirakl_check_products(offer_ids=offers.ids)
         return True
 
+    def action_mark_product_external(self):
+        """These products are on Mirakl already (matched by product ID): do
+        not send them, let their offers go."""
+        self.write({"product_external": True})
+        return True
+
     def action_send_product(self):
         """Send these products (P41) now, even unchanged or rejected."""
         if not self:

@@ -482,7 +482,7 @@ class TestOffersOfCreatedProducts(CatalogueCommon):
         self.assertEqual(self.offer("LSD-NAV-8").export_state, "done")
 
     def test_products_already_on_mirakl_are_not_sent(self):
-        self.offer("CBN-CAM").product_external = True
+        self.offer("CBN-CAM").action_mark_product_external()
         push = self.backend._mirakl_push_stock(full=True)
         self.assertEqual((push["held"], push["lines"]), (4, 1))
         result = self.send()
