@@ -25,3 +25,13 @@ from . import mirakl_refund
 from . import mirakl_settlement
 from . import mirakl_order_check
 from . import mirakl_backend_cockpit
+from . import mirakl_category
+from . import mirakl_category_map
+from . import mirakl_value_list
+from . import mirakl_value
+from . import mirakl_value_map
+from . import mirakl_attribute
+from . import mirakl_attribute_requirement
+from . import mirakl_backend_catalogue
+from . import mirakl_offer_product
+from . import product_catalogue

@@ -42,7 +42,8 @@ IMPORT_GIVE_UP_HOURS = 24
 StockRow = namedtuple(
     "StockRow",
     "offer_id product_id sku quantity blocked push_state pushed_quantity "
-    "pending_quantity",
+    "pending_quantity held",
+    defaults=(False,),
 )
 
 
@@ -423,13 +424,16 @@ class MiraklBackend(models.Model):
         Mirakl orders less the safety buffer, rounded down, never below zero,
         capped; 0 for archived or unsaleable products; the shop's untracked
         quantity for products whose stock is not tracked. ``blocked``: the
-        offer's SKU is missing or shared.
+        offer's SKU is missing or shared. ``held``: the shop sends products
+        and Mirakl has not created this offer's product yet (see
+        ``mirakl_backend_catalogue``): neither its stock nor its offer goes.
         """
         self.ensure_one()
         self._mirakl_flush_stock_data()
         cr = self.env.cr
         shop_cap = self.stock_max_quantity
         shop_buffer = self.stock_buffer
+        sends_products = self.product_export_enabled
         warehouses = self._mirakl_stock_warehouses()
         last_id = 0
         while True:
@@ -438,7 +442,9 @@ class MiraklBackend(models.Model):
                 SELECT o.id, o.product_id, o.shop_sku, o.sku_state,
                        o.override_buffer, o.stock_buffer, o.max_quantity,
                        o.push_state, o.pushed_quantity, o.pending_quantity,
-                       pp.active AND pt.active AND pt.sale_ok, pt.is_storable
+                       pp.active AND pt.active AND pt.sale_ok, pt.is_storable,
+                       NOT COALESCE(o.product_external, FALSE)
+                           AND o.product_state IS DISTINCT FROM 'done'
                   FROM mirakl_offer o
                   JOIN product_product pp ON pp.id = o.product_id
                   JOIN product_template pt ON pt.id = pp.product_tmpl_id
@@ -469,6 +475,7 @@ class MiraklBackend(models.Model):
                 pending,
                 saleable,
                 storable,
+                product_missing,
             ) in offers:
                 if not saleable:
                     quantity = 0
@@ -493,6 +500,7 @@ class MiraklBackend(models.Model):
                         push_state,
                         pushed or 0,
                         pending or 0,
+                        sends_products and product_missing,
                     )
                 )
             yield chunk
@@ -660,7 +668,7 @@ class MiraklBackend(models.Model):
         self._mirakl_check_imports()
         self._mirakl_check_skus()
         mode = "manual" if offer_ids else "full" if full else "incremental"
-        stats = {"files": 0, "lines": 0, "blocked": 0, "unchanged": 0}
+        stats = {"files": 0, "lines": 0, "blocked": 0, "unchanged": 0, "held": 0}
         imports = self.env["mirakl.offer.import"]
         batch = []
         ok = True
@@ -679,6 +687,8 @@ class MiraklBackend(models.Model):
             for row in chunk:
                 if row.blocked:
                     stats["blocked"] += 1
+                elif row.held:
+                    stats["held"] += 1
                 elif full or force or _needs_push(row):
                     batch.append(row)
                 else:
@@ -700,6 +710,12 @@ class MiraklBackend(models.Model):
             shop=self.name,
             **stats,
         )
+        if stats["held"]:
+            message = _(
+                "%(message)s %(held)s wait until Mirakl created their product.",
+                message=message,
+                held=stats["held"],
+            )
         if not ok:
             message = _(
                 "%(message)s The push stopped: Mirakl refused a file (see the "
@@ -1082,10 +1098,18 @@ class MiraklBackend(models.Model):
         )
 
     def _mirakl_export_offers_locked(self, full, offer_ids, force):
-        self._mirakl_check_imports()
+        # Products created meanwhile need no second export: this one sends them.
+        self.with_context(mirakl_offer_export=True)._mirakl_check_imports()
         self._mirakl_check_skus()
         mode = "manual" if offer_ids else "full" if full else "incremental"
-        stats = {"calls": 0, "offers": 0, "deleted": 0, "blocked": 0, "unchanged": 0}
+        stats = {
+            "calls": 0,
+            "offers": 0,
+            "deleted": 0,
+            "blocked": 0,
+            "unchanged": 0,
+            "held": 0,
+        }
         Offer = self.env["mirakl.offer"].sudo()
         shop_currency = self.mirakl_currency
         imports = self.env["mirakl.offer.import"]
@@ -1098,6 +1122,9 @@ class MiraklBackend(models.Model):
             for row, offer in zip(chunk, offers, strict=True):
                 if row.blocked:
                     stats["blocked"] += 1
+                    continue
+                if row.held:
+                    stats["held"] += 1
                     continue
                 price, currency = prices[offer.id]
                 if shop_currency and currency.name != shop_currency:
@@ -1164,6 +1191,12 @@ class MiraklBackend(models.Model):
             shop=self.name,
             **stats,
         )
+        if stats["held"]:
+            message = _(
+                "%(message)s %(held)s wait until Mirakl created their product.",
+                message=message,
+                held=stats["held"],
+            )
         if not ok:
             message = _(
                 "%(message)s Stopped: Mirakl refused a call (see the shop's sync "

@@ -27,7 +27,10 @@
    Before serving, two of the orders are delivered (invoiced at once) and
    confirmed shipped to Mirakl, a billing cycle is closed on the sandbox and
    the payout run books and posts its settlement entry: the invoices show
-   paid and the payout waits on the in-transit account; then the daily order
+   paid and the payout waits on the in-transit account. Then the shop
+   sends products: the brand's new range is mapped to the operator's model
+   and sent (P41); one product is held back by readiness; once the sandbox
+   integrated the others, their offers go out (OF24). Last, the daily order
    check compares Mirakl's orders with the Sales Orders (Sales > Mirakl >
    Overview shows the shop's card).
 
@@ -100,8 +103,10 @@ with registry.cursor() as cr:
         stock = backend._mirakl_push_stock(full=True)
         stats["stock"] = stock["message"]
         cr.commit()
-        from sandbox_catalogue import book_first_payout
+        from sandbox_catalogue import book_first_payout, setup_catalogue
         stats["payout"] = book_first_payout(env, backend, url)
+        cr.commit()
+        stats["catalogue"] = setup_catalogue(env, backend, url)
         cr.commit()
         stats["check"] = backend._mirakl_compare_orders()["message"]
         cr.commit()
@@ -271,6 +276,7 @@ def main(argv=None):
             "  First order import: %s." % stats["text"],
             "  First stock push: %s" % stats["stock"],
             "  First payout: %s" % stats["payout"],
+            *stats["catalogue"],
             "  Order check: %s" % stats["check"],
         ]
         if args.no_serve:

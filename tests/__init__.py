@@ -22,4 +22,8 @@ from . import test_setup
 from . import test_call_stats
 from . import test_order_check
 from . import test_cockpit
+from . import test_catalogue
+from . import test_catalogue_images
+from . import test_sandbox_catalogue
+from . import test_client_catalogue
 from . import test_tours
