@@ -703,6 +703,12 @@ class MiraklBackend(models.Model):
             ok = send()
         if imports:
             self._mirakl_check_imports(imports.ids)
+        message = self._mirakl_stock_push_done(stats, ok, full, offer_ids)
+        _logger.info("Mirakl shop %s: stock push (%s): %s", self.id, mode, stats)
+        return dict(stats, ok=ok, message=message)
+
+    def _mirakl_stock_push_done(self, stats, ok, full, offer_ids):
+        """Record the push on the shop; return its message."""
         now = fields.Datetime.now()
         message = _(
             "%(shop)s: %(lines)s quantities sent in %(files)s files, %(unchanged)s "
@@ -728,8 +734,7 @@ class MiraklBackend(models.Model):
         if ok and full and not offer_ids:
             vals["stock_last_full_push_date"] = now
         self.sudo().write(vals)
-        _logger.info("Mirakl shop %s: stock push (%s): %s", self.id, mode, stats)
-        return dict(stats, ok=ok, message=message)
+        return message
 
     def _mirakl_send_stock_file(self, rows, mode):
         """STO01 one file; on success record the import and mark its offers
@@ -1162,25 +1167,7 @@ class MiraklBackend(models.Model):
                 batch = batch[self.offer_batch_size :]
         if imports:
             self._mirakl_check_imports(imports.ids)
-        if problems:
-            self.env["mirakl.sync.issue"]._mirakl_record(
-                self,
-                "OF24",
-                _(
-                    "%(count)s offers are priced in another currency than the "
-                    "shop's (%(currency)s) and were not sent: set a pricelist "
-                    "in %(currency)s on the shop or the offers (%(skus)s).",
-                    count=len(problems),
-                    currency=shop_currency,
-                    skus=", ".join(o.shop_sku for o in problems[:20]),
-                ),
-                category="config",
-                mirakl_ref="currency",
-            )
-        else:
-            self.env["mirakl.sync.issue"]._mirakl_resolve(
-                self, "OF24", mirakl_ref="currency"
-            )
+        self._mirakl_record_currency_problems(problems, shop_currency)
         vals = {"offer_last_export_date": fields.Datetime.now()}
         if ok and not problems and offer_ids is None:
             vals["offer_last_success_date"] = vals["offer_last_export_date"]
@@ -1233,6 +1220,28 @@ class MiraklBackend(models.Model):
             )
             batch.append((row, body, False))
         return batch
+
+    def _mirakl_record_currency_problems(self, problems, shop_currency):
+        """Offers priced in another currency than the shop's: one issue."""
+        if problems:
+            self.env["mirakl.sync.issue"]._mirakl_record(
+                self,
+                "OF24",
+                _(
+                    "%(count)s offers are priced in another currency than the "
+                    "shop's (%(currency)s) and were not sent: set a pricelist "
+                    "in %(currency)s on the shop or the offers (%(skus)s).",
+                    count=len(problems),
+                    currency=shop_currency,
+                    skus=", ".join(o.shop_sku for o in problems[:20]),
+                ),
+                category="config",
+                mirakl_ref="currency",
+            )
+        else:
+            self.env["mirakl.sync.issue"]._mirakl_resolve(
+                self, "OF24", mirakl_ref="currency"
+            )
 
     def _mirakl_send_offers(self, batch, mode, stats):
         """OF24 one batch; on success record the import and mark its offers."""
