@@ -63,6 +63,14 @@ OPERATIONS = {
     "OF02": "Offer import status",
     "OF03": "Offer import error report",
     "OF21": "Compare stock with Mirakl",
+    "H11": "Mirakl categories",
+    "PM11": "Mirakl product attributes",
+    "VL11": "Mirakl value lists",
+    "P41": "Send products",
+    "P42": "Product import status",
+    "P44": "Product import error report",
+    "P45": "New-product report",
+    "P47": "Product file transformation report",
     "SBC11": "Billing cycles",
     "TL02": "Transaction lines",
     "IV01": "Accounting documents",
@@ -70,6 +78,7 @@ OPERATIONS = {
     "PAYOUT": "Payout checks",
     "INVOICE": "Customer invoice",
     "REFUND": "Credit note of a refund",
+    "DELTA": "Daily order check",
 }
 
 ISSUE_CATEGORIES = [
@@ -121,3 +130,20 @@ TRANSIENT_ALERT_MINUTES = 30
 FINANCE_OPERATIONS = frozenset(
     ("SBC11", "TL02", "IV01", "IV02", "PAYOUT", "INVOICE", "REFUND")
 )
+
+# API health: hourly call statistics are kept this many days.
+CALL_STATS_KEEP_DAYS = 30
+
+# --- Cockpit: when a shop's card turns red ---
+# Calls that failed (429, 5xx, timeouts, connection failures) over the last
+# 24 hours: at least this many, and at least this share of the calls.
+COCKPIT_API_ERRORS_MIN = 5
+COCKPIT_API_ERROR_RATE = 0.05
+# A job is late when its last success is older than this many runs of its
+# interval, and at least this many minutes old.
+COCKPIT_LATE_RUNS = 3
+COCKPIT_LATE_MIN_MINUTES = 60
+# Daily jobs (payout import, order check): late after this many hours.
+COCKPIT_DAILY_LATE_HOURS = 50
+# The hourly offer send: late after this many hours.
+COCKPIT_OFFERS_LATE_HOURS = 3

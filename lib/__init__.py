@@ -5,7 +5,9 @@
 a loopback host, as ``is_loopback_host`` says), ``__version__`` (the
 addon's manifest version) and the stock-file and error-report helpers of
 ``offers`` (``build_stock_file``, ``parse_error_report``,
-``ErrorReportLine``).
+``ErrorReportLine``) and the product-file and product-report helpers of
+``products`` (``build_product_file``, ``parse_product_error_report``,
+``parse_new_product_report``, ``NewProduct``).
 """
 
 from .client import MiraklClient, is_loopback_host, normalise_base_url
@@ -26,6 +28,12 @@ from .exceptions import (
     MiraklValidationError,
 )
 from .offers import ErrorReportLine, build_stock_file, parse_error_report
+from .products import (
+    NewProduct,
+    build_product_file,
+    parse_new_product_report,
+    parse_product_error_report,
+)
 
 __all__ = [
     "USER_AGENT",
@@ -44,9 +52,13 @@ __all__ = [
     "MiraklTimeoutError",
     "MiraklTransientError",
     "MiraklValidationError",
+    "NewProduct",
     "__version__",
+    "build_product_file",
     "build_stock_file",
     "is_loopback_host",
     "normalise_base_url",
     "parse_error_report",
+    "parse_new_product_report",
+    "parse_product_error_report",
 ]

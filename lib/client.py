@@ -38,6 +38,8 @@ Writes, and whether a 5xx or a lost answer is retried (``idempotent``)::
                                          file sets the same levels again
     OF24  import_offers             yes  full offers (a repeat sets the same
                                          values); Mirakl detects duplicates
+    P41   import_products           no   a repeat makes a second import that
+                                         the caller would not follow
 
 After a write that was not retried, read the state back (OR11, ST11) before
 sending it again.
@@ -54,7 +56,14 @@ billing cycles are seek-paginated (pages up to 2000 and 1000), accounting
 documents offset-paginated (up to 100); IV02 returns the document file's
 bytes.
 
-Uploads (STO01) are ``multipart/form-data`` bodies built here; logs and
+Catalogue (H11, PM11, VL11) is read-only: the operator's category tree,
+attributes and value lists. Product imports (P41, a CSV upload) are
+asynchronous like stock files: their status (P42, ``import_status``) and
+reports (P44 error report, P45 new-product report, P47 transformation error
+report; CSV text read by the helpers of :mod:`.products`) are read
+afterwards.
+
+Uploads (STO01, P41) are ``multipart/form-data`` bodies built here; logs and
 error excerpts show the file's name, size and first lines only. Report
 downloads return the raw text (``raw=True`` in :meth:`MiraklClient.request`).
 
@@ -148,6 +157,11 @@ class MiraklClient:
     :param sleep: callable used for every wait (injectable for tests)
     :param deadline: ``time.monotonic()`` value by which every call must be
         over (see the module docstring); ``None``: no time budget
+    :param observer: optional callable ``observer(operation, status, error,
+        elapsed_ms)`` told about every HTTP attempt (``status`` ``None``
+        without an answer, ``error`` the :class:`.MiraklError` it amounted
+        to, if any), e.g. :meth:`.stats.CallStats.record`; an observer that
+        raises is logged and never fails the call
     :raises MiraklConfigError: bad base URL or empty API key
     """
 
@@ -166,6 +180,7 @@ class MiraklClient:
         user_agent=const.USER_AGENT,
         sleep=time.sleep,
         deadline=None,
+        observer=None,
     ):
         self._api_key = _check_api_key(api_key)
         self.base_url = normalise_base_url(base_url, self._api_key)
@@ -177,6 +192,7 @@ class MiraklClient:
         self.retry_after_max = retry_after_max
         self._sleep = sleep
         self.deadline = deadline
+        self._observer = observer
         self.session = requests.Session()
         self.session.headers.update(
             {
@@ -226,8 +242,9 @@ class MiraklClient:
         :param idempotent: whether repeating the call is safe (default: only
             for GET/HEAD/OPTIONS); decides the retries of 5xx and lost answers
         :param files: ``{part name: (filename, content bytes, media type)}``
-            sent as ``multipart/form-data`` (instead of ``json``); logs and
-            excerpts show each file's name, size and first lines only
+            (or ``{part name: str}`` for a plain field) sent as
+            ``multipart/form-data`` (instead of ``json``); logs and excerpts
+            show each file's name, size and first lines only
         :param raw: return the answer's bytes as they came (report
             downloads; sends ``Accept: */*``) instead of decoding JSON
         :return: the decoded JSON, or ``None`` for 204 or an empty body;
@@ -272,10 +289,12 @@ class MiraklClient:
             timeout = self._attempt_timeout(call)
             started = time.monotonic()
             response, error, safe = self._attempt(call, timeout)
+            elapsed_ms = (time.monotonic() - started) * 1000
             if isinstance(error, MiraklTimeoutError) and timeout != self.timeout:
                 error = self._deadline_error(call, "no answer by the deadline")
             delay = None if error is None else self._retry_delay(error, retries, safe)
-            self._log_attempt(call, response, error, started, retries, delay)
+            self._log_attempt(call, response, error, elapsed_ms, retries, delay)
+            self._observe(call, response, error, elapsed_ms)
             if delay is None:
                 break
             retries += 1
@@ -1042,6 +1061,152 @@ class MiraklClient:
             raise self._shape_error("OF61", path, "an offer state without code", states)
         return states
 
+    # === CATALOGUE (H11, PM11, VL11) AND PRODUCT IMPORTS (P41-P47) === #
+
+    def list_hierarchies(self, hierarchy=None, max_level=None):
+        """H11 ``GET /api/hierarchies``: the operator's category tree.
+
+        :param hierarchy: a category code: that category and its children
+            (default: the whole tree)
+        :param max_level: how many levels of children
+        :return: list of ``{code, label, level, parent_code}`` (the root
+            categories have no ``parent_code``)
+        :raises MiraklProtocolError: an answer without a ``hierarchies``
+            list, or an element without ``code``
+        """
+        path = "/api/hierarchies"
+        answer = self.request(
+            "GET",
+            path,
+            "H11",
+            params={"hierarchy": hierarchy, "max_level": max_level},
+        )
+        nodes = self._page_items(answer, "hierarchies", "H11", path)
+        return list(self._checked_items(nodes, "H11", path, ("code",)))
+
+    def list_product_attributes(self, hierarchy=None, max_level=None, with_roles=True):
+        """PM11 ``GET /api/products/attributes``: the operator's attributes.
+
+        :param hierarchy: a category code: the attributes that apply to it
+            (and to its children within ``max_level``); default: all
+        :param with_roles: ask for each attribute's ``roles`` (which one is
+            the SKU, the category, the variant group...)
+        :return: list of ``{code, label, description, hierarchy_code, type,
+            type_parameters [{name, value}], values_list (deprecated),
+            requirement_level (REQUIRED, RECOMMENDED, OPTIONAL, DISABLED),
+            variant, roles [{type, parameters}]...}``; an attribute whose
+            requirement level differs by category comes once per category
+        :raises MiraklProtocolError: an answer without an ``attributes``
+            list, or an element without ``code``
+        """
+        path = "/api/products/attributes"
+        answer = self.request(
+            "GET",
+            path,
+            "PM11",
+            params={
+                "hierarchy": hierarchy,
+                "max_level": max_level,
+                "with_roles": with_roles,
+            },
+        )
+        attributes = self._page_items(answer, "attributes", "PM11", path)
+        return list(self._checked_items(attributes, "PM11", path, ("code",)))
+
+    def list_values_lists(self, code=None):
+        """VL11 ``GET /api/values_lists``: the operator's value lists.
+
+        :param code: one list's code (default: every list)
+        :return: list of ``{code, label, values [{code, label}]}``
+        :raises MiraklProtocolError: an answer without a ``values_lists``
+            list, or a list without ``code``
+        """
+        path = "/api/values_lists"
+        answer = self.request("GET", path, "VL11", params={"code": code})
+        lists = self._page_items(answer, "values_lists", "VL11", path)
+        return list(self._checked_items(lists, "VL11", path, ("code",)))
+
+    def import_products(self, content, filename="products.csv", operator_format=True):
+        """P41 ``POST /api/products/imports``: upload a product file.
+
+        :param content: the CSV (str, sent as UTF-8, or bytes), e.g. from
+            :func:`.products.build_product_file`; sent as the ``file`` part
+            of a ``multipart/form-data`` body
+        :param operator_format: sent as the ``operator_format`` part: the
+            file's columns are the operator's attribute codes
+        :return: the import id (int), for :meth:`get_product_import`
+        :raises MiraklProtocolError: a 2xx answer without ``import_id``
+
+        Not retried on 5xx or lost answers: a repeat would be a second
+        import. The import is asynchronous: poll :meth:`get_product_import`
+        (Mirakl recommends product files hourly, every 15 minutes at most).
+        """
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        if not isinstance(content, bytes):
+            raise TypeError("content must be str or bytes, not %r" % type(content))
+        path = "/api/products/imports"
+        answer = self.request(
+            "POST",
+            path,
+            "P41",
+            files={
+                "file": (filename, content, "text/csv"),
+                "operator_format": "true" if operator_format else "false",
+            },
+            idempotent=False,
+        )
+        return self._import_id(answer, "P41", path, "POST", int)
+
+    def get_product_import(self, import_id):
+        """P42 ``GET /api/products/imports/{import}``: a product import's status.
+
+        :return: dict ``{import_id, import_status (TRANSFORMATION_WAITING,
+            TRANSFORMATION_RUNNING, TRANSFORMATION_FAILED, WAITING, RUNNING,
+            SENT, COMPLETE, CANCELLED, FAILED), has_error_report,
+            has_new_product_report, has_transformation_error_report,
+            integration_details, reason_status?...}``
+        :raises MiraklNotFoundError: unknown import
+        :raises MiraklProtocolError: an answer without ``import_status``
+        """
+        path = "/api/products/imports/%s" % _segment(import_id)
+        answer = self.request("GET", path, "P42")
+        if not isinstance(answer, dict) or not isinstance(
+            answer.get("import_status"), str
+        ):
+            raise self._shape_error("P42", path, "no import status", answer)
+        return answer
+
+    def get_product_import_error_report(self, import_id):
+        """P44 ``GET /api/products/imports/{import}/error_report``: the CSV
+        text of the products in error (read it with
+        :func:`.products.parse_product_error_report`).
+
+        :raises MiraklNotFoundError: unknown import, or no error report
+        """
+        return self._product_report(import_id, "error_report", "P44")
+
+    def get_product_import_new_product_report(self, import_id):
+        """P45 ``GET /api/products/imports/{import}/new_product_report``: the
+        CSV text of the products Mirakl created (read it with
+        :func:`.products.parse_new_product_report`).
+
+        :raises MiraklNotFoundError: unknown import, or no such report
+        """
+        return self._product_report(import_id, "new_product_report", "P45")
+
+    def get_product_import_transformation_error_report(self, import_id):
+        """P47 ``GET /api/products/imports/{import}/transformation_error_report``:
+        the CSV text of what could not be read from the file.
+
+        :raises MiraklNotFoundError: unknown import, or no such report
+        """
+        return self._product_report(import_id, "transformation_error_report", "P47")
+
+    def _product_report(self, import_id, name, operation):
+        path = "/api/products/imports/%s/%s" % (_segment(import_id), name)
+        return _decode(self.request("GET", path, operation, raw=True))
+
     # === PAYOUT DATA (TL02, SBC11, IV01, IV02) === #
 
     def iter_transaction_lines(
@@ -1165,7 +1330,7 @@ class MiraklClient:
             yield item
 
     def _import_id(self, answer, operation, path, method, kind):
-        """The ``import_id`` of an STO01 (str) or OF24 (int) answer."""
+        """The ``import_id`` of an STO01 (str), OF24 or P41 (int) answer."""
         value = answer.get("import_id") if isinstance(answer, dict) else None
         if kind is int and isinstance(value, str) and value.isdigit():
             value = int(value)  # tolerated: the number as a string
@@ -1336,10 +1501,9 @@ class MiraklClient:
             return None  # the retry would start after the deadline
         return delay
 
-    def _log_attempt(self, call, response, error, started, retries, delay):
+    def _log_attempt(self, call, response, error, elapsed_ms, retries, delay):
         """Log the one INFO line of an attempt (never headers nor payloads)."""
         outcome = response.status_code if response is not None else type(error).__name__
-        elapsed_ms = (time.monotonic() - started) * 1000
         if delay is None:
             _logger.info(
                 "Mirakl %s %s %s -> %s in %.0f ms",
@@ -1360,6 +1524,22 @@ class MiraklClient:
                 retries + 1,
                 self.max_retries,
                 delay,
+            )
+
+    def _observe(self, call, response, error, elapsed_ms):
+        """Tell the observer about an attempt; its failure never fails the call."""
+        if self._observer is None:
+            return
+        try:
+            self._observer(
+                call.operation,
+                response.status_code if response is not None else None,
+                error,
+                elapsed_ms,
+            )
+        except Exception:  # statistics must never break a call to Mirakl
+            _logger.warning(
+                "Mirakl %s: the call observer failed", call.operation, exc_info=True
             )
 
     def _parse_body(self, call, response):
@@ -1561,24 +1741,27 @@ def _json_value(value):
 def _encode_multipart(files):
     """``(body, content type, excerpt)`` of a ``multipart/form-data`` upload.
 
-    :param files: ``{name: (filename, content bytes, media type)}``
+    :param files: ``{name: (filename, content bytes, media type)}``, or
+        ``{name: str}`` for a plain form field
     The excerpt names each part with its size and first lines (never the
     whole file).
     """
     summary = []
-    for name, (filename, content, _media_type) in files.items():
+    fields = {}
+    for name, part in files.items():
+        if isinstance(part, str):
+            summary.append("[%s: %s]" % (name, part))
+            fields[name] = part
+            continue
+        filename, content, media_type = part
         head = _decode(content[: const.EXCERPT_LIMIT]).splitlines()[
             :UPLOAD_EXCERPT_LINES
         ]
         summary.append(
             "[%s: %s, %d bytes]\n%s" % (name, filename, len(content), "\n".join(head))
         )
-    body, content_type = encode_multipart_formdata(
-        {
-            name: (filename, content, media_type or "application/octet-stream")
-            for name, (filename, content, media_type) in files.items()
-        }
-    )
+        fields[name] = (filename, content, media_type or "application/octet-stream")
+    body, content_type = encode_multipart_formdata(fields)
     return body, content_type, "\n".join(summary)
 
 

@@ -2,7 +2,9 @@
 
 * :func:`build_stock_file`: the CSV body of an STO01 stock import;
 * :func:`parse_error_report`: the lines of an STO03 (stock import) or OF03
-  (offer import) error report, as :class:`ErrorReportLine`.
+  (offer import) error report, as :class:`ErrorReportLine` (product reports
+  too, with their own column names: see ``products``);
+* :func:`read_report`: the header and records of any CSV report.
 
 Mirakl's CSV is ``;``-separated, UTF-8, with a header line. STO03 puts the
 line number in error in its first column and the reason in its second, then
@@ -109,39 +111,61 @@ def _line_number(value):
         return None
 
 
-def parse_error_report(text):
-    """The lines of an STO03 or OF03 error report (str or bytes).
+def read_report(text):
+    """``(names, records)`` of a CSV report (str or bytes): the header's
+    names (stripped, as written) and the data records, blank lines left out.
+
+    Tolerates a BOM, quoted or unquoted fields and CRLF line ends; the
+    separator is ``;`` (Mirakl's) unless the header only has commas or tabs.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        return [], []
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    records = [record for record in reader if any(v.strip() for v in record)]
+    if not records:
+        return [], []
+    return [name.strip() for name in records[0]], records[1:]
+
+
+def parse_error_report(
+    text,
+    sku_columns=SKU_COLUMNS,
+    message_columns=MESSAGE_COLUMNS,
+    by_position=True,
+):
+    """The lines of an STO03, OF03 (or product P44/P47) error report.
 
     Tolerates a BOM, quoted or unquoted fields, CRLF line ends, blank lines
     and short rows (missing columns read as empty). Headers are compared
     without case and surrounding blanks; ``row`` keeps them as written
     (stripped).
 
+    :param sku_columns: names of the SKU column, first found wins
+    :param message_columns: names of the reason column, first found wins
+    :param by_position: read the line number and the reason from the first
+        two columns when no column is named so (STO03's layout)
     :return: list of :class:`ErrorReportLine`, in report order (empty for an
         empty report or one with only a header)
     """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    text = text.lstrip("\ufeff")
-    if not text.strip():
+    names, records = read_report(text)
+    if not names:
         return []
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
-    records = [record for record in reader if any(v.strip() for v in record)]
-    if not records:
-        return []
-    names = [name.strip() for name in records[0]]
     header = [name.lower() for name in names]
     line_at = _position(header, LINE_COLUMNS)
-    message_at = _position(header, MESSAGE_COLUMNS)
-    # STO03 by position: line number first, reason second (unless named)
-    if line_at is None and len(header) > 0 and _free(header, 0, message_at):
-        line_at = 0
-    if message_at is None and len(header) > 1 and _free(header, 1, line_at):
-        message_at = 1
-    sku_at = _position(header, SKU_COLUMNS)
+    message_at = _position(header, [name.lower() for name in message_columns])
+    if by_position:
+        # STO03 by position: line number first, reason second (unless named)
+        if line_at is None and len(header) > 0 and _free(header, 0, message_at):
+            line_at = 0
+        if message_at is None and len(header) > 1 and _free(header, 1, line_at):
+            message_at = 1
+    sku_at = _position(header, [name.lower() for name in sku_columns])
     lines = []
-    for record in records[1:]:
+    for record in records:
         values = list(record) + [""] * (len(header) - len(record))
 
         def cell(position, values=values):

@@ -13,7 +13,6 @@ from odoo.exceptions import AccessError, ValidationError
 
 from .. import const
 from ..lib import (
-    MiraklClient,
     MiraklConfigError,
     MiraklDeadlineError,
     MiraklError,
@@ -21,6 +20,7 @@ from ..lib import (
 )
 from ..lib import const as lib_const
 from .ir_cron import cron_pass_deadline
+from .mirakl_call_stat import ShopClient
 
 _logger = logging.getLogger(__name__)
 
@@ -412,36 +412,42 @@ class MiraklBackend(models.Model):
         """
         commit = self.env.context.get("mirakl_commit", _can_commit())
         Issue = self.env["mirakl.sync.issue"]
+        Stats = self.env["mirakl.call.stat"]
         again = False
         for backend in self:
             shop = backend.with_context(
                 mirakl_commit=commit, mirakl_deadline=backend._mirakl_run_deadline()
             ).sudo()
-            try:
-                ok = run(shop)
-                shop._mirakl_commit()  # a failure to commit is this shop's too
-            except Exception as error:  # one shop's bug must not stop the others
-                _logger.exception("Mirakl shop %s: %s crashed", backend.id, operation)
-                if commit:
-                    self.env.cr.rollback()
-                Issue._mirakl_record(
+            crashed = False
+            # The shop's calls are counted in memory and written once, here.
+            with Stats._mirakl_batch():
+                try:
+                    ok = run(shop)
+                    shop._mirakl_commit()  # a failure to commit is this shop's too
+                except Exception as error:  # one shop's bug must not stop the others
+                    _logger.exception(
+                        "Mirakl shop %s: %s crashed", backend.id, operation
+                    )
+                    if commit:
+                        self.env.cr.rollback()
+                    Issue._mirakl_record(
+                        backend,
+                        operation,
+                        _("The scheduled run crashed: %(error)s", error=repr(error)),
+                        category="other",
+                        mirakl_ref=CRASH_REF,
+                    )
+                    crashed = True
+            if not crashed:
+                Issue._mirakl_resolve(
                     backend,
                     operation,
-                    _("The scheduled run crashed: %(error)s", error=repr(error)),
-                    category="other",
                     mirakl_ref=CRASH_REF,
+                    resolution=_("A later scheduled run completed"),
                 )
-                shop._mirakl_commit()
-                again = True
-                continue
-            Issue._mirakl_resolve(
-                backend,
-                operation,
-                mirakl_ref=CRASH_REF,
-                resolution=_("A later scheduled run completed"),
-            )
+            # Keep this shop's issues and statistics should the next crash.
             shop._mirakl_commit()
-            if ok is False or shop._mirakl_out_of_time():
+            if crashed or ok is False or shop._mirakl_out_of_time():
                 again = True
         if again and retry_soon:
             self._mirakl_retry_cron_soon()
@@ -540,6 +546,9 @@ class MiraklBackend(models.Model):
             with backend._mirakl_get_client() as client:
                 client.get_account()
 
+        The client counts its calls for the shop's API health (see
+        ``mirakl_call_stat.py``).
+
         :param max_retries: the client's default (for crons) unless given
         :raises MiraklConfigError: no API key, or an unusable URL
 
@@ -548,7 +557,8 @@ class MiraklBackend(models.Model):
         """
         self.ensure_one()
         options = {} if max_retries is None else {"max_retries": max_retries}
-        return MiraklClient(
+        return ShopClient(
+            self,
             self.api_url,
             self.sudo().api_key or "",
             shop_id=self.shop_id or None,

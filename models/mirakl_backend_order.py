@@ -405,7 +405,10 @@ class MiraklBackend(models.Model):
         """
         self.ensure_one()
         stats = self._mirakl_new_stats()
-        with self._mirakl_session_lock(LOCK_CLASS) as locked:
+        with (
+            self.env["mirakl.call.stat"]._mirakl_batch(),
+            self._mirakl_session_lock(LOCK_CLASS) as locked,
+        ):
             if not locked:
                 _logger.info(
                     "Mirakl shop %s: an order import is already running", self.id

@@ -24,6 +24,7 @@ from odoo import _, api, fields, models
 
 from ..lib import mappers
 from .mirakl_payout import PAYMENT_TYPE, _json
+from .mirakl_transaction_map import COMMISSION, DEFAULT_MAP
 
 _logger = logging.getLogger(__name__)
 
@@ -541,14 +542,34 @@ class MiraklBackend(models.Model):
                 )
             else:
                 Issue._mirakl_resolve(self, "PAYOUT", record=cycle, mirakl_ref=key)
+        commission, fees = self._mirakl_charges(totals, mapping)
         cycle.write(
             {
                 "state": "held" if problems else "ready",
                 "lines_total": float(lines_total),
+                "commission_amount": float(commission),
+                "fee_amount": float(fees),
                 "check_message": "\n".join(m for _c, m in problems.values()) or False,
             }
         )
         return not problems
+
+    @api.model
+    def _mirakl_charges(self, totals, mapping):
+        """(commission, other operator fees) of a cycle's ``{type: (signed
+        total, count)}``, as positive costs. Commission is what the default
+        rules book on the commission account; fees, every other operator
+        charge (by the default rules, else by the shop's own)."""
+        commission = fees = Decimal(0)
+        for kind, (total, _count) in totals.items():
+            booking, role = DEFAULT_MAP.get(kind, (None, None))
+            if booking is None and kind in mapping:
+                booking = mapping[kind].booking
+            if role == COMMISSION:
+                commission -= total
+            elif booking in ("charge", "charge_vat"):
+                fees -= total
+        return commission, fees
 
     def _mirakl_transaction_map(self):
         """The shop's booking rules: {TL02 type: mirakl.transaction.map}."""

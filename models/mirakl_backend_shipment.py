@@ -183,7 +183,8 @@ class MiraklBackend(models.Model):
                 ("next_attempt_date", "<=", fields.Datetime.now()),
             ]
         rows = self.env["mirakl.shipment"].search(domain, order="id")
-        rows._mirakl_send()
+        with self.env["mirakl.call.stat"]._mirakl_batch():
+            rows._mirakl_send()
         sent = len(rows.filtered(lambda r: r.state == "done"))
         return sent, len(rows) - sent
 

@@ -42,7 +42,8 @@ IMPORT_GIVE_UP_HOURS = 24
 StockRow = namedtuple(
     "StockRow",
     "offer_id product_id sku quantity blocked push_state pushed_quantity "
-    "pending_quantity",
+    "pending_quantity held",
+    defaults=(False,),
 )
 
 
@@ -117,6 +118,12 @@ class MiraklBackend(models.Model):
     stock_last_full_push_date = fields.Datetime(
         string="Last full stock push", readonly=True, copy=False
     )
+    stock_last_success_date = fields.Datetime(
+        string="Last successful stock push",
+        readonly=True,
+        copy=False,
+        help="The last push (changes or all) that Mirakl took without refusing a file.",
+    )
     # --- Offer settings ---
     offer_export_enabled = fields.Boolean(
         string="Send offers",
@@ -163,6 +170,12 @@ class MiraklBackend(models.Model):
     )
     offer_last_export_date = fields.Datetime(
         string="Last offer send", readonly=True, copy=False
+    )
+    offer_last_success_date = fields.Datetime(
+        string="Last successful offer send",
+        readonly=True,
+        copy=False,
+        help="The last offer send that Mirakl took without refusing a call.",
     )
     drift_last_check_date = fields.Datetime(
         string="Stock compared on", readonly=True, copy=False
@@ -415,13 +428,16 @@ class MiraklBackend(models.Model):
         Mirakl orders less the safety buffer, rounded down, never below zero,
         capped; 0 for archived or unsaleable products; the shop's untracked
         quantity for products whose stock is not tracked. ``blocked``: the
-        offer's SKU is missing or shared.
+        offer's SKU is missing or shared. ``held``: the shop sends products
+        and Mirakl has not created this offer's product yet (see
+        ``mirakl_backend_catalogue``): neither its stock nor its offer goes.
         """
         self.ensure_one()
         self._mirakl_flush_stock_data()
         cr = self.env.cr
         shop_cap = self.stock_max_quantity
         shop_buffer = self.stock_buffer
+        sends_products = self.product_export_enabled
         warehouses = self._mirakl_stock_warehouses()
         last_id = 0
         while True:
@@ -430,7 +446,9 @@ class MiraklBackend(models.Model):
                 SELECT o.id, o.product_id, o.shop_sku, o.sku_state,
                        o.override_buffer, o.stock_buffer, o.max_quantity,
                        o.push_state, o.pushed_quantity, o.pending_quantity,
-                       pp.active AND pt.active AND pt.sale_ok, pt.is_storable
+                       pp.active AND pt.active AND pt.sale_ok, pt.is_storable,
+                       NOT COALESCE(o.product_external, FALSE)
+                           AND o.product_state IS DISTINCT FROM 'done'
                   FROM mirakl_offer o
                   JOIN product_product pp ON pp.id = o.product_id
                   JOIN product_template pt ON pt.id = pp.product_tmpl_id
@@ -461,6 +479,7 @@ class MiraklBackend(models.Model):
                 pending,
                 saleable,
                 storable,
+                product_missing,
             ) in offers:
                 if not saleable:
                     quantity = 0
@@ -485,6 +504,7 @@ class MiraklBackend(models.Model):
                         push_state,
                         pushed or 0,
                         pending or 0,
+                        sends_products and product_missing,
                     )
                 )
             yield chunk
@@ -652,7 +672,7 @@ class MiraklBackend(models.Model):
         self._mirakl_check_imports()
         self._mirakl_check_skus()
         mode = "manual" if offer_ids else "full" if full else "incremental"
-        stats = {"files": 0, "lines": 0, "blocked": 0, "unchanged": 0}
+        stats = {"files": 0, "lines": 0, "blocked": 0, "unchanged": 0, "held": 0}
         imports = self.env["mirakl.offer.import"]
         batch = []
         ok = True
@@ -671,6 +691,8 @@ class MiraklBackend(models.Model):
             for row in chunk:
                 if row.blocked:
                     stats["blocked"] += 1
+                elif row.held:
+                    stats["held"] += 1
                 elif full or force or _needs_push(row):
                     batch.append(row)
                 else:
@@ -685,6 +707,12 @@ class MiraklBackend(models.Model):
             ok = send()
         if imports:
             self._mirakl_check_imports(imports.ids)
+        message = self._mirakl_stock_push_done(stats, ok, full, offer_ids)
+        _logger.info("Mirakl shop %s: stock push (%s): %s", self.id, mode, stats)
+        return dict(stats, ok=ok, message=message)
+
+    def _mirakl_stock_push_done(self, stats, ok, full, offer_ids):
+        """Record the push on the shop; return its message."""
         now = fields.Datetime.now()
         message = _(
             "%(shop)s: %(lines)s quantities sent in %(files)s files, %(unchanged)s "
@@ -692,6 +720,12 @@ class MiraklBackend(models.Model):
             shop=self.name,
             **stats,
         )
+        if stats["held"]:
+            message = _(
+                "%(message)s %(held)s wait until Mirakl created their product.",
+                message=message,
+                held=stats["held"],
+            )
         if not ok:
             message = _(
                 "%(message)s The push stopped: Mirakl refused a file (see the "
@@ -699,11 +733,12 @@ class MiraklBackend(models.Model):
                 message=message,
             )
         vals = {"stock_last_push_date": now, "stock_last_push_summary": message}
+        if ok and not offer_ids:
+            vals["stock_last_success_date"] = now
         if ok and full and not offer_ids:
             vals["stock_last_full_push_date"] = now
         self._mirakl_write_shop(vals)
-        _logger.info("Mirakl shop %s: stock push (%s): %s", self.id, mode, stats)
-        return dict(stats, ok=ok, message=message)
+        return message
 
     def _mirakl_send_stock_file(self, rows, mode):
         """STO01 one file; on success record the import and mark its offers
@@ -1072,10 +1107,18 @@ class MiraklBackend(models.Model):
         )
 
     def _mirakl_export_offers_locked(self, full, offer_ids, force):
-        self._mirakl_check_imports()
+        # Products created meanwhile need no second export: this one sends them.
+        self.with_context(mirakl_offer_export=True)._mirakl_check_imports()
         self._mirakl_check_skus()
         mode = "manual" if offer_ids else "full" if full else "incremental"
-        stats = {"calls": 0, "offers": 0, "deleted": 0, "blocked": 0, "unchanged": 0}
+        stats = {
+            "calls": 0,
+            "offers": 0,
+            "deleted": 0,
+            "blocked": 0,
+            "unchanged": 0,
+            "held": 0,
+        }
         Offer = self.env["mirakl.offer"].sudo()
         shop_currency = self.mirakl_currency
         imports = self.env["mirakl.offer.import"]
@@ -1088,6 +1131,9 @@ class MiraklBackend(models.Model):
             for row, offer in zip(chunk, offers, strict=True):
                 if row.blocked:
                     stats["blocked"] += 1
+                    continue
+                if row.held:
+                    stats["held"] += 1
                     continue
                 price, currency = prices[offer.id]
                 if shop_currency and currency.name != shop_currency:
@@ -1125,32 +1171,23 @@ class MiraklBackend(models.Model):
                 batch = batch[self.offer_batch_size :]
         if imports:
             self._mirakl_check_imports(imports.ids)
-        if problems:
-            self.env["mirakl.sync.issue"]._mirakl_record(
-                self,
-                "OF24",
-                _(
-                    "%(count)s offers are priced in another currency than the "
-                    "shop's (%(currency)s) and were not sent: set a pricelist "
-                    "in %(currency)s on the shop or the offers (%(skus)s).",
-                    count=len(problems),
-                    currency=shop_currency,
-                    skus=", ".join(o.shop_sku for o in problems[:20]),
-                ),
-                category="config",
-                mirakl_ref="currency",
-            )
-        else:
-            self.env["mirakl.sync.issue"]._mirakl_resolve(
-                self, "OF24", mirakl_ref="currency"
-            )
-        self._mirakl_write_shop({"offer_last_export_date": fields.Datetime.now()})
+        self._mirakl_record_currency_problems(problems, shop_currency)
+        vals = {"offer_last_export_date": fields.Datetime.now()}
+        if ok and not problems and offer_ids is None:
+            vals["offer_last_success_date"] = vals["offer_last_export_date"]
+        self._mirakl_write_shop(vals)
         message = _(
             "%(shop)s: %(offers)s offers sent and %(deleted)s deleted in %(calls)s "
             "calls, %(unchanged)s unchanged, %(blocked)s blocked by an SKU problem.",
             shop=self.name,
             **stats,
         )
+        if stats["held"]:
+            message = _(
+                "%(message)s %(held)s wait until Mirakl created their product.",
+                message=message,
+                held=stats["held"],
+            )
         if not ok:
             message = _(
                 "%(message)s Stopped: Mirakl refused a call (see the shop's sync "
@@ -1187,6 +1224,28 @@ class MiraklBackend(models.Model):
             )
             batch.append((row, body, False))
         return batch
+
+    def _mirakl_record_currency_problems(self, problems, shop_currency):
+        """Offers priced in another currency than the shop's: one issue."""
+        if problems:
+            self.env["mirakl.sync.issue"]._mirakl_record(
+                self,
+                "OF24",
+                _(
+                    "%(count)s offers are priced in another currency than the "
+                    "shop's (%(currency)s) and were not sent: set a pricelist "
+                    "in %(currency)s on the shop or the offers (%(skus)s).",
+                    count=len(problems),
+                    currency=shop_currency,
+                    skus=", ".join(o.shop_sku for o in problems[:20]),
+                ),
+                category="config",
+                mirakl_ref="currency",
+            )
+        else:
+            self.env["mirakl.sync.issue"]._mirakl_resolve(
+                self, "OF24", mirakl_ref="currency"
+            )
 
     def _mirakl_send_offers(self, batch, mode, stats):
         """OF24 one batch; on success record the import and mark its offers."""

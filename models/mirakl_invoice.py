@@ -50,6 +50,7 @@ class MiraklBackend(models.Model):
         """Post this shop's customer invoices or credit notes, their
         receivable on the shop's marketplace receivable when one is set."""
         self.ensure_one()
+        moves.mirakl_backend_id = self
         if self.receivable_account_id:
             moves.line_ids.filtered(
                 lambda line: line.display_type == "payment_term"
@@ -57,8 +58,31 @@ class MiraklBackend(models.Model):
         moves.action_post()
 
 
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    mirakl_backend_id = fields.Many2one(
+        "mirakl.backend",
+        string="Mirakl shop",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The shop of the Mirakl order this customer invoice or credit "
+        "note is for.",
+    )
+
+
 class SaleOrder(models.Model):
     _inherit = "sale.order"
+
+    def _prepare_invoice(self):
+        """Override of `sale` to tag the invoices of Mirakl orders with their
+        shop (also those made by hand)."""
+        vals = super()._prepare_invoice()
+        if self.mirakl_backend_id:
+            vals["mirakl_backend_id"] = self.mirakl_backend_id.id
+        return vals
 
     def _mirakl_invoice_due(self, trigger):
         """Invoice these Mirakl orders if the shop invoices at ``trigger``

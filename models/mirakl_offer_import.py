@@ -1,6 +1,6 @@
-"""One asynchronous import sent to Mirakl: a stock file (STO01) or an offer
-batch (OF24), followed until Mirakl reports it done (STO02/OF02) and its error
-report read (STO03/OF03).
+"""One asynchronous import sent to Mirakl: a stock file (STO01), an offer
+batch (OF24) or a product file (P41), followed until Mirakl reports it done
+(STO02/OF02/P42) and its reports read (STO03/OF03; P44, P45 and P47).
 
 The import keeps what was sent (the file, or the offers' JSON) so that an
 error report's line numbers can be traced back to offers, and so that support
@@ -20,7 +20,7 @@ KEEP_DAYS = 30
 
 class MiraklOfferImport(models.Model):
     _name = "mirakl.offer.import"
-    _description = "Mirakl Stock or Offer Import"
+    _description = "Mirakl Stock, Offer or Product Import"
     _order = "id desc"
     _rec_name = "name"
 
@@ -32,7 +32,11 @@ class MiraklOfferImport(models.Model):
         related="backend_id.company_id", store=True, index=True
     )
     kind = fields.Selection(
-        [("stock", "Stock file"), ("offer", "Offers (price and condition)")],
+        [
+            ("stock", "Stock file"),
+            ("offer", "Offers (price and condition)"),
+            ("product", "Product file"),
+        ],
         required=True,
         readonly=True,
     )
@@ -76,10 +80,26 @@ class MiraklOfferImport(models.Model):
     file_name = fields.Char(string="File name", readonly=True)
     error_report = fields.Binary(string="Error report", attachment=True, readonly=True)
     error_report_name = fields.Char(string="Error report name", readonly=True)
+    new_product_report = fields.Binary(
+        string="New-product report", attachment=True, readonly=True
+    )
+    new_product_report_name = fields.Char(
+        string="New-product report name", readonly=True
+    )
+    transformation_report = fields.Binary(
+        string="Transformation error report", attachment=True, readonly=True
+    )
+    transformation_report_name = fields.Char(
+        string="Transformation error report name", readonly=True
+    )
 
     @api.depends("kind", "mode", "line_count")
     def _compute_name(self):
-        kinds = {"stock": _("Stock file"), "offer": _("Offers")}
+        kinds = {
+            "stock": _("Stock file"),
+            "offer": _("Offers"),
+            "product": _("Product file"),
+        }
         modes = dict(self._fields["mode"]._description_selection(self.env))
         for record in self:
             record.name = _(

@@ -73,6 +73,20 @@ class MiraklBillingCycle(models.Model):
         readonly=True,
         help="Sum of the cycle's transaction lines except PAYMENT.",
     )
+    commission_amount = fields.Monetary(
+        string="Commission",
+        readonly=True,
+        help="Commission charged on the cycle's orders, VAT included, net of "
+        "commission refunded (transaction types of the commission: "
+        "COMMISSION_*, SELLER_FEE_ON_ORDER*).",
+    )
+    fee_amount = fields.Monetary(
+        string="Operator fees",
+        readonly=True,
+        help="The operator's other charges of the cycle (subscription, "
+        "penalties, one-off and manual invoices), VAT included, net of its "
+        "credits.",
+    )
     line_ids = fields.One2many("mirakl.transaction.line", "cycle_id")
     line_count = fields.Integer(string="Transaction lines", compute="_compute_counts")
     document_ids = fields.One2many("mirakl.accounting.document", "cycle_id")

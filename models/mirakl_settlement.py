@@ -416,21 +416,32 @@ class MiraklBackend(models.Model):
     def _mirakl_cycles_in_transit(self):
         """Booked cycles whose payout is still on the in-transit account: one
         query, whatever the number of cycles booked so far."""
-        if not self.transit_account_id:
-            return self.env["mirakl.billing.cycle"]
+        return self._mirakl_transit_lines().move_id.mirakl_cycle_id
+
+    def _mirakl_transit_lines(self):
+        """Posted, unreconciled lines of these shops' settlement entries on
+        their shop's Payouts in transit account: one query for every shop."""
+        accounts = self.sudo().transit_account_id
+        if not accounts:
+            return self.env["account.move.line"]
         lines = (
             self.env["account.move.line"]
             .sudo()
             .search(
                 [
-                    ("account_id", "=", self.transit_account_id.id),
+                    ("account_id", "in", accounts.ids),
                     ("parent_state", "=", "posted"),
                     ("reconciled", "=", False),
-                    ("move_id.mirakl_cycle_id.backend_id", "=", self.id),
+                    ("move_id.mirakl_cycle_id.backend_id", "in", self.ids),
                 ]
             )
         )
-        return lines.move_id.mirakl_cycle_id
+        return lines.filtered(
+            lambda line: (
+                line.account_id
+                == line.move_id.mirakl_cycle_id.backend_id.transit_account_id
+            )
+        )
 
     def _mirakl_import_payouts(self):
         # Cycles checked by an earlier run but not booked (finance settings
@@ -883,6 +894,27 @@ class MiraklBillingCycle(models.Model):
     bill_count = fields.Integer(
         string="Number of operator bills", compute="_compute_bill_ids"
     )
+    in_transit = fields.Boolean(
+        string="Payout in transit",
+        compute="_compute_in_transit",
+        search="_search_in_transit",
+        compute_sudo=True,
+        help="Paid out by the operator (booked on the shop's Payouts in "
+        "transit account) and not matched with a bank line yet.",
+    )
+
+    def _compute_in_transit(self):
+        transit = self.backend_id._mirakl_transit_lines().move_id.mirakl_cycle_id
+        for cycle in self:
+            cycle.in_transit = cycle in transit
+
+    def _search_in_transit(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(_("Unsupported search on Payout in transit."))
+        shops = self.env["mirakl.backend"].sudo().with_context(active_test=False)
+        cycles = shops.search([])._mirakl_transit_lines().move_id.mirakl_cycle_id
+        positive = (operator == "=") == value
+        return [("id", "in" if positive else "not in", cycles.ids)]
 
     def _compute_bill_ids(self):
         for cycle in self:

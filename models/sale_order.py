@@ -70,6 +70,12 @@ class SaleOrder(models.Model):
         string="Last read from Mirakl", copy=False, readonly=True
     )
     mirakl_tax_mode = fields.Char(string="Mirakl tax mode", copy=False, readonly=True)
+    mirakl_shipping_late = fields.Boolean(
+        string="Past Mirakl's shipping deadline",
+        compute="_compute_mirakl_shipping_late",
+        search="_search_mirakl_shipping_late",
+        help="Paid on Mirakl (to ship) and past Mirakl's shipping deadline.",
+    )
     mirakl_acceptance_deadline = fields.Datetime(
         string="Accept before",
         copy=False,
@@ -192,6 +198,27 @@ class SaleOrder(models.Model):
             order.mirakl_seller_ref_pending = bool(
                 order.mirakl_backend_id and order.name != order.mirakl_seller_ref_sent
             )
+
+    @api.depends("mirakl_status", "mirakl_shipping_deadline")
+    def _compute_mirakl_shipping_late(self):
+        now = fields.Datetime.now()
+        for order in self:
+            order.mirakl_shipping_late = bool(
+                order.mirakl_status == "SHIPPING"
+                and order.mirakl_shipping_deadline
+                and order.mirakl_shipping_deadline < now
+            )
+
+    def _search_mirakl_shipping_late(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(_("Unsupported search on the shipping deadline."))
+        late = [
+            ("mirakl_status", "=", "SHIPPING"),
+            ("mirakl_shipping_deadline", "<", fields.Datetime.now()),
+        ]
+        if (operator == "=") == value:
+            return late
+        return ["!", "&", *late]
 
     def _compute_mirakl_issue_count(self):
         groups = self.env["mirakl.sync.issue"]._read_group(

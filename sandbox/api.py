@@ -36,6 +36,17 @@ SBC11       GET     /api/seller-billing-cycles            200 seek paging
 IV01        GET     /api/invoices                         200 offset paging
 IV02        GET     /api/invoices/{accounting_document_id} 200 PDF (octet-
                                                           stream)
+H11         GET     /api/hierarchies                      200 ``hierarchies``
+PM11        GET     /api/products/attributes              200 ``attributes``
+VL11        GET     /api/values_lists                     200 ``values_lists``
+P41         POST    /api/products/imports                 201 ``import_id``
+P42         GET     /api/products/imports/{import}        200 import status
+P44         GET     /api/products/imports/{import}/       200 CSV
+                    error_report
+P45         GET     /api/products/imports/{import}/       200 CSV
+                    new_product_report
+P47         GET     /api/products/imports/{import}/       200 CSV
+                    transformation_error_report
 ==========  ======  ====================================  ===================
 
 Errors (the server module describes the body): malformed query parameters
@@ -128,6 +139,18 @@ convention, UNCONFIRMED). IV01: offset paging, ``max`` 1..100 (default 10),
 (repeated or comma), ``start_date``/``end_date`` (creation), documents in
 creation order. IV02: ``application/octet-stream``, a one-page PDF; 400 for
 an id that is not an integer, 404 for an unknown one.
+
+Catalogue (``catalogue`` describes the model and the product imports): H11
+takes ``hierarchy`` (that node and its descendants; 404 when unknown) and
+``max_level`` (levels of descendants; all by default); PM11 takes
+``hierarchy`` (the attributes of the node, its ancestors, the global ones
+and, within ``max_level``, its descendants), ``all_operator_attributes``
+(ignored) and ``with_roles`` (``roles`` only when true); VL11 takes ``code``
+(one list; 404 when unknown). P41 takes ``multipart/form-data`` with a part
+named ``file`` (else 400 without a machine code) and answers 201
+``{"import_id": <int>}``; P42 answers 404 for an unknown import (400 when
+the id is not an integer); P44, P45 and P47 answer ``text/csv``, 404 while
+the import has no such report.
 
 RE01 details: the reasons of ``seed.REASONS`` (``{code, label, type,
 is_shop_right}``, sorted by type) and the deprecated ``total_count``;
@@ -749,6 +772,79 @@ def stock_import_error_report(state, request):
     )
 
 
+# === catalogue: H11, PM11, VL11; products: P41, P42, P44, P45, P47 === #
+
+
+def list_hierarchies(state, request):
+    query = request.query
+    nodes = state.products.hierarchies(
+        query.text("hierarchy"), query.integer("max_level", None, minimum=0)
+    )
+    return 200, {"hierarchies": nodes}
+
+
+def list_product_attributes(state, request):
+    query = request.query
+    query.boolean("all_operator_attributes")  # validated; every one is shown
+    attributes = state.products.attributes(
+        query.text("hierarchy"),
+        query.integer("max_level", None, minimum=0),
+        with_roles=query.boolean("with_roles", default=False),
+    )
+    return 200, {"attributes": attributes}
+
+
+def list_values_lists(state, request):
+    lists = state.products.values_lists(request.query.text("code"))
+    return 200, {"values_lists": lists}
+
+
+def import_products(state, request):
+    parts = offer_store.parse_multipart(request.body, request.content_type)
+    if parts is None:
+        raise bad_request("The body must be multipart/form-data with a file part")
+    files = [part for part in parts if part.name == "file"]
+    if not files:
+        raise bad_request("The multipart body has no part named file")
+    product_import = state.products.create_import(files[0].content, files[0].filename)
+    return 201, {"import_id": product_import.import_id}
+
+
+def product_import_status(state, request):
+    product_import = state.products.get_import(request.params["import"])
+    return 200, product_import.status_view(state.shop_id)
+
+
+def _product_report(state, request, build, what):
+    store = state.products
+    product_import = store.get_import(request.params["import"])
+    text = build(product_import)
+    if text is None:
+        raise SandboxError(
+            404, "Product import %s has no %s" % (product_import.import_id, what)
+        )
+    return 200, RawAnswer(text.encode("utf-8"), "text/csv; charset=utf-8")
+
+
+def product_error_report(state, request):
+    return _product_report(state, request, state.products.error_report, "error report")
+
+
+def product_new_product_report(state, request):
+    return _product_report(
+        state, request, state.products.new_product_report, "new product report"
+    )
+
+
+def product_transformation_error_report(state, request):
+    return _product_report(
+        state,
+        request,
+        state.products.transformation_error_report,
+        "transformation error report",
+    )
+
+
 # === payout data: TL02, SBC11, IV01, IV02 === #
 
 TL02_MAX_LIMIT = 2000
@@ -958,6 +1054,29 @@ ROUTES = (
         "GET",
         "/api/offers/stock/imports/{import_id}/error_report",
         stock_import_error_report,
+    ),
+    _route("H11", "GET", "/api/hierarchies", list_hierarchies),
+    _route("PM11", "GET", "/api/products/attributes", list_product_attributes),
+    _route("VL11", "GET", "/api/values_lists", list_values_lists),
+    _route("P41", "POST", "/api/products/imports", import_products),
+    _route("P42", "GET", "/api/products/imports/{import}", product_import_status),
+    _route(
+        "P44",
+        "GET",
+        "/api/products/imports/{import}/error_report",
+        product_error_report,
+    ),
+    _route(
+        "P45",
+        "GET",
+        "/api/products/imports/{import}/new_product_report",
+        product_new_product_report,
+    ),
+    _route(
+        "P47",
+        "GET",
+        "/api/products/imports/{import}/transformation_error_report",
+        product_transformation_error_report,
     ),
     _route(
         "TL02", "GET", "/api/sellerpayment/transactions_logs", list_transaction_lines

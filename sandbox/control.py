@@ -34,6 +34,12 @@ POST     /_sandbox/orders/<id>/cancel    body ``{"lines": [{"order_line_id",
                                          ``reason_code`` defaults to
                                          ``CUSTOMER_CANCELED`` -> the order
                                          as OR11 shows it
+POST     /_sandbox/orders/<id>/ship      body ``{}``: the order shipped
+                                         outside the seller API (in Mirakl's
+                                         back office), as OR24 would: a
+                                         ``SHIPPING`` order without
+                                         shipments becomes ``SHIPPED`` ->
+                                         the order as OR11 shows it
 POST     /_sandbox/orders/raw            body ``{"order": {...}}``: store an
                                          OR11 order JSON verbatim (replacing
                                          any order of the same id, and
@@ -91,6 +97,23 @@ GET      /_sandbox/offer-imports/<id>    -> the OF02 view + ``offers``:
                                          outcome (inserted | updated |
                                          deleted | error, null while
                                          WAITING), error}]``
+GET      /_sandbox/product-model         -> the operator's product model
+                                         ``{hierarchies, attributes (PM11
+                                         entries with roles), values_lists}``
+PUT      /_sandbox/product-model         the same shape: replaces the model
+                                         (checked; 400 when unusable) -> it
+GET      /_sandbox/product-imports       -> ``{"imports": [P42 views]}``
+GET      /_sandbox/product-imports/<id>  -> the P42 view + ``filename``,
+                                         ``size``, ``header``, ``lines``:
+                                         ``[{line, values {column: value},
+                                         outcome (waiting | error | created
+                                         | updated), errors}]`` and
+                                         ``transformation_errors``
+GET      /_sandbox/products              ``?sku=A,B`` optional ->
+                                         ``{"products": [{sku, product_sku,
+                                         category, variant_group, values,
+                                         import_id, created, updated}]}``:
+                                         the products P41 imports created
 POST     /_sandbox/orders/<id>/refund    body ``{"lines": [{"order_line_id",
                                          "quantity", "amount"?,
                                          "shipping_amount"?}], "reason_code":
@@ -422,6 +445,14 @@ def cancel_order(state, request):
     return 200, _view(state, state.get_order(order_id))
 
 
+def ship_order(state, request):
+    _only(_body(request), set(), "ship")
+    order_id = request.params["order_id"]
+    state.get_order(order_id)  # 404 first
+    state.ship(order_id)
+    return 200, _view(state, state.get_order(order_id))
+
+
 def add_raw_order(state, request):
     body = _body(request)
     _only(body, {"order"}, "request")
@@ -653,6 +684,43 @@ def get_offer_import(state, request):
     )
 
 
+# === catalogue: the operator's product model, product imports, products === #
+
+
+def get_product_model(state, request):
+    return 200, state.products.model
+
+
+def put_product_model(state, request):
+    body = _body(request)
+    try:
+        state.products.set_model(body)
+    except (TypeError, ValueError) as exc:
+        raise bad_request(str(exc)) from exc
+    return 200, state.products.model
+
+
+def list_product_imports(state, request):
+    store = state.products
+    return 200, {
+        "imports": [i.status_view(state.shop_id) for i in store.imports.values()]
+    }
+
+
+def get_product_import(state, request):
+    store = state.products
+    return 200, store.import_details(store.get_import(request.params["import_id"]))
+
+
+def list_products(state, request):
+    skus = request.query.csv("sku")
+    store = state.products
+    products = store.products.values()
+    if skus is not None:
+        products = [store.products[sku] for sku in skus if sku in store.products]
+    return 200, {"products": [store.product_view(p) for p in products]}
+
+
 # === payout data: refunds, operator items, closes === #
 
 
@@ -757,6 +825,7 @@ _ROUTES = (
     ("POST", "orders/malformed", add_malformed_order),
     ("GET", "orders/(?P<order_id>[^/]+)", get_order),
     ("POST", "orders/(?P<order_id>[^/]+)/cancel", cancel_order),
+    ("POST", "orders/(?P<order_id>[^/]+)/ship", ship_order),
     ("POST", "orders/(?P<order_id>[^/]+)/refund", refund_order),
     ("GET", "billing", get_billing),
     ("POST", "billing/items", add_billing_item),
@@ -776,6 +845,11 @@ _ROUTES = (
     ("GET", "stock-imports/(?P<import_id>[^/]+)", get_stock_import),
     ("GET", "offer-imports", list_offer_imports),
     ("GET", "offer-imports/(?P<import_id>[^/]+)", get_offer_import),
+    ("GET", "product-model", get_product_model),
+    ("PUT", "product-model", put_product_model),
+    ("GET", "product-imports", list_product_imports),
+    ("GET", "product-imports/(?P<import_id>[^/]+)", get_product_import),
+    ("GET", "products", list_products),
 )
 ROUTES = tuple(
     (method, re.compile("/_sandbox/" + path), handler)

@@ -567,6 +567,15 @@ class OfferStore:
         self.by_product_sku[product.product_sku] = product
         return product
 
+    def register_product(self, product):
+        """A product the operator integrated from a product import (P41):
+        OF24 finds it by its Mirakl product SKU, and by its EAN if it has
+        one. An updated product replaces its earlier version for new offers
+        (existing offers keep the version they were created on)."""
+        self.by_product_sku[product.product_sku] = product
+        if product.ean:
+            self.by_ean[product.ean] = product
+
     def _add(self, sku, product, price, state_code, quantity, data):
         offer = Offer(
             offer_id=self.next_offer_id,
@@ -901,7 +910,7 @@ class OfferStore:
             raise OfferError(
                 "The product '%s' (%s) does not exist" % (product_id, id_type)
             )
-        if existing is not None and product is not existing.product:
+        if existing is not None and product.product_sku != existing.product.product_sku:
             raise OfferError(
                 "The offer with sku '%s' belongs to product %s: its product "
                 "cannot change" % (existing.sku, existing.product.product_sku)

@@ -6,7 +6,7 @@ daemon threads) on a loopback address only, serving:
 * ``/api/...``: the Mirakl seller operations of ``api`` (A01, PC01, V01, OR04,
   OR11, OR21, OR23, OR24, OR29, OR30, RE01, SH21, SH12, ST01, ST11, ST12,
   ST23, ST24, OF21, OF24, OF02, OF03, OF61, STO01, STO02, STO03, TL02,
-  SBC11, IV01, IV02);
+  SBC11, IV01, IV02, H11, PM11, VL11, P41, P42, P44, P45, P47);
 * ``/_sandbox/...``: the control API of ``control`` (no authentication).
 
 Every /api/ call goes through, in this order:
@@ -35,7 +35,8 @@ consistently, control API included): ``{"status": <int>, "message":
 Successful writes answer 204 with no body, except OR04 (200 with its
 ``updated_orders``), OR30 (200 with its ``cancelations``), ST01 (201),
 ST23/ST24 (200 with ``shipment_success`` and ``shipment_errors``), and
-STO01/OF24 (201 ``{"import_id"}``). Error reports (STO03, OF03) answer CSV
+STO01/OF24/P41 (201 ``{"import_id"}``). Error reports (STO03, OF03, P44,
+P45, P47) answer CSV
 (``text/csv`` and ``application/octet-stream``), and IV02 a PDF
 (``application/octet-stream``): a handler returns a
 ``state.RawAnswer`` for a body that is not JSON.

@@ -161,7 +161,16 @@ Configuration (``DEFAULT_CONFIG``; ``/_sandbox/config``):
   figure, Mirakl's is UNCONFIRMED);
 * ``billing_cycle_days`` (0 = never): a billing cycle closes automatically
   every that many days of the sandbox clock after the previous close;
-* ``refund_delay_seconds`` (0): how long a refund stays ``WAITING_REFUND``.
+* ``refund_delay_seconds`` (0): how long a refund stays ``WAITING_REFUND``;
+* ``product_integration_delay_seconds`` (0): how long valid products of a
+  product import (P41) stay ``SENT`` before the operator integrates them;
+* ``product_csv_delimiter`` (``;``): the separator P41 files must use (``;``,
+  ``,``, a tab or ``|``);
+* ``product_image_check`` (true): P41 downloads every image URL it is given;
+* ``image_timeout_seconds`` (5): how long that download may take.
+
+The operator's product model and the product imports live in
+``catalogue.ProductStore`` (``self.products``), which describes them.
 
 Offers, stock and offer imports live in ``offers.OfferStore``
 (``self.offers``), which describes them; orders take stock from offers and
@@ -269,6 +278,10 @@ DEFAULT_CONFIG = {
     "max_offers_per_call": 10000,
     "billing_cycle_days": 0,
     "refund_delay_seconds": 0,
+    "product_integration_delay_seconds": 0,
+    "product_csv_delimiter": ";",
+    "product_image_check": True,
+    "image_timeout_seconds": 5,
 }
 _BOOL_KEYS = frozenset(
     (
@@ -277,8 +290,10 @@ _BOOL_KEYS = frozenset(
         "multi_shipment",
         "details_before_acceptance",
         "disable_seller_alternative_carrier",
+        "product_image_check",
     )
 )
+PRODUCT_CSV_DELIMITERS = (";", ",", "\t", "|")
 
 
 class SandboxError(Exception):
@@ -325,6 +340,12 @@ def validate_config(changes):
         if key in _BOOL_KEYS:
             if not isinstance(value, bool):
                 raise ValueError("%s must be true or false" % key)
+        elif key == "product_csv_delimiter":
+            if value not in PRODUCT_CSV_DELIMITERS:
+                raise ValueError(
+                    "product_csv_delimiter must be one of %s"
+                    % ", ".join(repr(d) for d in PRODUCT_CSV_DELIMITERS)
+                )
         elif key == "order_tax_mode":
             if value not in TAX_MODES:
                 raise ValueError(
@@ -768,6 +789,9 @@ class SandboxState:
         from .billing import BillingStore
 
         self.billing = BillingStore(self)
+        from .catalogue import ProductStore
+
+        self.products = ProductStore(self)
         now = self.now()
         backlog = self.generator.backlog(
             orders, now, self.config["acceptance_window_hours"]
@@ -911,6 +935,7 @@ class SandboxState:
                 for line in order.live_lines():
                     line.debited = moment
         self.offers.process_due(now)
+        self.products.process_due(now)
         self.billing.process(now)
 
     def _give_back(self, lines):

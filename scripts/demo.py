@@ -27,7 +27,12 @@
    Before serving, two of the orders are delivered (invoiced at once) and
    confirmed shipped to Mirakl, a billing cycle is closed on the sandbox and
    the payout run books and posts its settlement entry: the invoices show
-   paid and the payout waits on the in-transit account.
+   paid and the payout waits on the in-transit account. Then the shop
+   sends products: the brand's new range is mapped to the operator's model
+   and sent (P41); one product is held back by readiness; once the sandbox
+   integrated the others, their offers go out (OF24). Last, the daily order
+   check compares Mirakl's orders with the Sales Orders (Sales > Mirakl >
+   Overview shows the shop's card).
 
 With ``--no-serve`` it does all of that, checks that Odoo serves its login
 page on the port, stops, prints the summary and exits 0 (CI runs it so).
@@ -98,8 +103,12 @@ with registry.cursor() as cr:
         stock = backend._mirakl_push_stock(full=True)
         stats["stock"] = stock["message"]
         cr.commit()
-        from sandbox_catalogue import book_first_payout
+        from sandbox_catalogue import book_first_payout, setup_catalogue
         stats["payout"] = book_first_payout(env, backend, url)
+        cr.commit()
+        stats["catalogue"] = setup_catalogue(env, backend, url)
+        cr.commit()
+        stats["check"] = backend._mirakl_compare_orders()["message"]
         cr.commit()
     backend.order_cron_id._trigger()
     backend.stock_cron_id._trigger()
@@ -267,6 +276,8 @@ def main(argv=None):
             "  First order import: %s." % stats["text"],
             "  First stock push: %s" % stats["stock"],
             "  First payout: %s" % stats["payout"],
+            *stats["catalogue"],
+            "  Order check: %s" % stats["check"],
         ]
         if args.no_serve:
             print(

@@ -519,3 +519,244 @@ def book_first_payout(env, backend, control_url, orders=2):
             backend.transit_account_id.display_name,
         )
     )
+
+
+# The brand's own range the demo creates on the marketplace (P41): (code,
+# name, Odoo category, Mirakl category, price, colours, sizes, care text).
+# The boots have no care instructions: the readiness check holds them back.
+NEW_RANGE = (
+    ("LSD", "Linen shirt dress", "Dresses", "WOMEN_DRESSES", 69.0,
+     ("navy", "sage"), ("8", "10", "12"), "Machine wash at 30 degrees."),
+    ("CBN", "Cashmere beanie", "Hats", "ACC_HATS", 35.0,
+     ("camel", "charcoal"), ("one size",), "Hand wash cold, dry flat."),
+    ("KWB", "Kids' wellington boots", "Kids' outerwear", "KIDS_OUTERWEAR", 22.0,
+     ("yellow", "navy"), ("5-6 years", "7-8 years"), None),
+)  # fmt: skip
+RANGE_BRAND = "Hartley & Finch"
+
+
+def _range_products(env, taxes):
+    """The new range's templates (Colour x Size variants), created once."""
+    Template = env["product.template"]
+    Category = env["product.category"]
+    parent = Category.search([("name", "=", "New range")], limit=1) or (
+        Category.create({"name": "New range"})
+    )
+    colour_attr, colours = _attribute_values(
+        env, "Colour", sorted({c for t in NEW_RANGE for c in t[5]})
+    )
+    size_attr, sizes = _attribute_values(
+        env, "Size", sorted({s for t in NEW_RANGE for s in t[6]})
+    )
+    categories, templates = {}, []
+    for number, (code, name, categ, mirakl, price, tcolours, tsizes, care) in enumerate(
+        NEW_RANGE, start=1
+    ):
+        category = Category.search(
+            [("name", "=", categ), ("parent_id", "=", parent.id)], limit=1
+        ) or Category.create({"name": categ, "parent_id": parent.id})
+        categories[category] = mirakl
+        template = Template.search([("name", "=", name)], limit=1)
+        if not template:
+            template = Template.create(
+                {
+                    "name": name,
+                    "categ_id": category.id,
+                    "is_storable": True,
+                    "list_price": price,
+                    "taxes_id": [Command.set(taxes[20.0, True].ids)],
+                    "description_sale": "%s, new this season." % name,
+                    "description": "<p>%s</p>" % care if care else False,
+                    "attribute_line_ids": [
+                        Command.create(
+                            {
+                                "attribute_id": colour_attr.id,
+                                "value_ids": [
+                                    Command.set([colours[c].id for c in tcolours])
+                                ],
+                            }
+                        ),
+                        Command.create(
+                            {
+                                "attribute_id": size_attr.id,
+                                "value_ids": [
+                                    Command.set([sizes[s].id for s in tsizes])
+                                ],
+                            }
+                        ),
+                    ],
+                }
+            )
+            for index, variant in enumerate(template.product_variant_ids, start=1):
+                values = variant.product_template_attribute_value_ids
+                colour = values.filtered(lambda v: v.attribute_id == colour_attr)
+                size = values.filtered(lambda v: v.attribute_id == size_attr)
+                variant.write(
+                    {
+                        "default_code": "%s-%s-%s"
+                        % (
+                            code,
+                            colour.name[:3].upper(),
+                            size.name.split()[0].upper(),
+                        ),
+                        "barcode": _ean13("5069990%02d%03d" % (number, index)),
+                    }
+                )
+        templates.append(template)
+    variants = env["product.product"].union(*(t.product_variant_ids for t in templates))
+    return variants, categories
+
+
+def _ean13(first12):
+    total = sum(int(d) for d in first12[0::2]) + 3 * sum(int(d) for d in first12[1::2])
+    return first12 + str((10 - total % 10) % 10)
+
+
+def _set_source(backend, code, source, **values):
+    attribute = backend.env["mirakl.attribute"].search(
+        [("backend_id", "=", backend.id), ("code", "=", code)]
+    )
+    if attribute:
+        attribute.write(dict(values, source=source))
+
+
+def setup_catalogue(env, backend, control_url, stock_qty=DEFAULT_STOCK):
+    """Demo: the shop sends products. The products already on the sandbox's
+    marketplace are marked so; the brand's new range is created in Odoo,
+    offered on the shop, mapped to the operator's model (read from Mirakl)
+    and sent (P41). Returns the summary lines."""
+    import json  # pylint: disable=import-outside-toplevel
+    import time  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    def control(method, path, body=None):
+        request = urllib.request.Request(
+            control_url + "/_sandbox/" + path,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"},
+            method=method,
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read() or b"null")
+
+    company = backend.company_id
+    taxes = _uk_vat_taxes(env, company)
+    Offer = env["mirakl.offer"]
+    # What the marketplace already sells keeps its products as they are.
+    Offer.search([("backend_id", "=", backend.id)]).write({"product_external": True})
+    backend.write(
+        {
+            "product_export_enabled": True,
+            "offer_export_enabled": True,
+            "offer_pricelist_id": _pricelist(env, company).id,
+        }
+    )
+    backend._mirakl_refresh_product_model()
+    variants, categories = _range_products(env, taxes)
+    _stock(env, backend, variants, stock_qty)
+    mirakl = {
+        c.code: c
+        for c in env["mirakl.category"].search([("backend_id", "=", backend.id)])
+    }
+    existing = backend.category_map_ids.categ_id
+    env["mirakl.category.map"].create(
+        [
+            {
+                "backend_id": backend.id,
+                "categ_id": category.id,
+                "mirakl_category_id": mirakl[code].id,
+            }
+            for category, code in categories.items()
+            if category not in existing
+        ]
+    )
+    fields_of = env["ir.model.fields"]._get
+    _set_source(
+        backend,
+        "title",
+        "field",
+        source_field_id=fields_of("product.product", "name").id,
+    )
+    for code, name in (
+        ("description", "description_sale"),
+        ("care_instructions", "description"),
+        ("ean", "barcode"),
+    ):
+        _set_source(
+            backend,
+            code,
+            "field",
+            source_field_id=fields_of("product.product", name).id,
+        )
+    _set_source(backend, "brand", "fixed", fixed_value=RANGE_BRAND)
+    for code, name in (("colour", "Colour"), ("size", "Size")):
+        attribute = env["product.attribute"].search([("name", "=", name)], limit=1)
+        _set_source(backend, code, "attribute", source_attribute_id=attribute.id)
+    offered = Offer.search([("backend_id", "=", backend.id)]).product_id
+    Offer.create(
+        [
+            {"backend_id": backend.id, "product_id": product.id}
+            for product in variants - offered
+        ]
+    )
+    # The catalogue manager confirms the suggested list codes.
+    backend._mirakl_check_products()
+    suggested = env["mirakl.value.map"].search(
+        [("backend_id", "=", backend.id), ("state", "=", "suggested")]
+    )
+    confirmed = ", ".join(
+        "%s=%s" % (m.odoo_value, m.value_id.code)
+        for m in suggested.sorted("odoo_value")
+    )
+    suggested.action_confirm()
+    lines = [
+        "  Catalogue model: %s" % backend.product_model_summary,
+        "  List values suggested and confirmed: %s" % (confirmed or "none"),
+    ]
+    # The operator integrates accepted products a few seconds later.
+    control("PUT", "config", {"product_integration_delay_seconds": 2})
+    sent = backend._mirakl_send_products()
+    lines.append("  Products sent: %s" % sent["message"])
+    held = Offer.search(
+        [("backend_id", "=", backend.id), ("product_ready", "=", "not_ready")]
+    )
+    for template in held.product_id.product_tmpl_id:
+        offers = held.filtered(lambda o, t=template: o.product_id.product_tmpl_id == t)
+        lines.append(
+            "  Held back by readiness: %s (%d variants): %s"
+            % (template.name, len(offers), offers[0].product_problems)
+        )
+    record = env["mirakl.offer.import"].search(
+        [("backend_id", "=", backend.id), ("kind", "=", "product")],
+        order="id desc",
+        limit=1,
+    )
+    lines.append(
+        "  Product import %s: %s (the operator integrates it)"
+        % (record.name, record.mirakl_status)
+    )
+    time.sleep(2.5)
+    backend.action_check_imports()
+    created = Offer.search(
+        [
+            ("backend_id", "=", backend.id),
+            ("product_state", "=", "done"),
+            ("product_external", "=", False),
+        ]
+    )
+    skus = sorted(created.mapped("shop_sku"))
+    live = control("GET", "offers?sku=%s" % ",".join(skus))["offers"] if skus else []
+    lines.append(
+        "  Product import %s: %s, %d products created on Mirakl; their offers "
+        "went out (OF24): %d live on the sandbox, e.g. %s"
+        % (
+            record.name,
+            record.mirakl_status,
+            len(created),
+            sum(1 for offer in live if offer["active"]),
+            ", ".join(
+                "%s qty %s" % (offer["sku"], offer["quantity"]) for offer in live[:2]
+            ),
+        )
+    )
+    return lines

@@ -21,4 +21,11 @@ from . import test_refunds
 from . import test_settlement
 from . import test_uk_chart
 from . import test_setup
+from . import test_call_stats
+from . import test_order_check
+from . import test_cockpit
+from . import test_catalogue
+from . import test_catalogue_images
+from . import test_sandbox_catalogue
+from . import test_client_catalogue
 from . import test_tours

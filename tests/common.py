@@ -17,11 +17,15 @@ from contextlib import contextmanager
 
 import requests
 import werkzeug.urls
+from dateutil.relativedelta import relativedelta
+from lxml import etree
 
-from odoo import SUPERUSER_ID, Command, api
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.modules.registry import Registry
+from odoo.osv import expression
 from odoo.tests import BaseCase, TransactionCase, get_db_name
 from odoo.tests.common import _super_send
+from odoo.tools import safe_eval
 
 from ..lib import is_loopback_host
 from ..sandbox import SandboxServer
@@ -104,6 +108,11 @@ class SandboxControl:
         if reason_code is not None:
             body["reason_code"] = reason_code
         return self.call("POST", "orders/%s/cancel" % order_id, json=body)
+
+    def ship(self, order_id):
+        """Ship a SHIPPING order outside the seller API (Mirakl's back
+        office); returns it as OR11 shows it."""
+        return self.call("POST", "orders/%s/ship" % order_id, json={})
 
     def add_raw_order(self, order_json):
         """Store an OR11 order JSON verbatim; returns it as stored."""
@@ -392,3 +401,39 @@ def capture_logs(name="odoo.addons.mirakl_connector", level=logging.DEBUG):
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         logger.propagate = old_propagate
+
+
+def action_records(env, action):
+    """The records a window action shows: its domain and the named filters
+    its context turns on (``search_default_<name>``), each read from the
+    action's search view and evaluated as the web client does."""
+    Model = env[action["res_model"]]
+    context = action.get("context") or {}
+    if isinstance(context, str):
+        context = safe_eval.safe_eval(context, {"uid": env.uid})
+    domain = action.get("domain") or []
+    if isinstance(domain, str):
+        domain = safe_eval.safe_eval(domain, {"uid": env.uid})
+    search_view = action.get("search_view_id")
+    if isinstance(search_view, (list, tuple)):
+        search_view = search_view[0]
+    arch = etree.fromstring(Model.get_view(search_view or False, "search")["arch"])
+    eval_context = {
+        "uid": env.uid,
+        "context_today": lambda: fields.Date.context_today(Model),
+        "relativedelta": relativedelta,
+        "datetime": safe_eval.datetime,
+        "time": safe_eval.time,
+    }
+    for key, value in context.items():
+        if not key.startswith("search_default_") or not value:
+            continue
+        name = key.removeprefix("search_default_")
+        nodes = arch.xpath("//filter[@name=$name]", name=name)
+        if len(nodes) != 1:
+            raise AssertionError("no filter %r in the search view" % name)
+        if not nodes[0].get("domain"):
+            continue  # a group-by
+        filter_domain = safe_eval.safe_eval(nodes[0].get("domain"), eval_context)
+        domain = expression.AND([domain, filter_domain])
+    return Model.with_context(active_test=True).search(domain)

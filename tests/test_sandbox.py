@@ -1059,6 +1059,10 @@ class TestSandboxControl(SandboxHttpCase):
                 "max_offers_per_call": 10000,
                 "billing_cycle_days": 0,
                 "refund_delay_seconds": 0,
+                "product_integration_delay_seconds": 0,
+                "product_csv_delimiter": ";",
+                "product_image_check": True,
+                "image_timeout_seconds": 5,
             },
         )
         changed = self.control.config(max_page_size=20, partial_acceptance=True)
@@ -1070,6 +1074,8 @@ class TestSandboxControl(SandboxHttpCase):
             {"colour": "red"},
             {"max_page_size": 0},
             {"partial_acceptance": "yes"},
+            {"product_csv_delimiter": ":"},
+            {"product_image_check": 1},
         ):
             with self.subTest(config=bad), self.assertRaises(requests.HTTPError):
                 self.control.config(**bad)

@@ -429,6 +429,36 @@ class TestSandboxCancellations(OrdersCase):
 
 
 @tagged("post_install", "-at_install")
+class TestSandboxBackOfficeShipping(OrdersCase):
+    def test_ship_outside_the_api(self):
+        order = self.shipping_order()
+        order_id = order["order_id"]
+        self.control.advance(60)
+        shipped = self.control.ship(order_id)
+        self.assertEqual(shipped["order_state"], "SHIPPED")
+        self.assertEqual(
+            {line["order_line_state"] for line in shipped["order_lines"]}, {"SHIPPED"}
+        )
+        self.assertGreater(shipped["last_updated_date"], order["last_updated_date"])
+        self.assertEqual(self.order_view(order_id)["order_state"], "SHIPPED")
+        # Mirakl's rules hold: a shipped order cannot be shipped again...
+        self.assertControlError(400, self.control.ship, order_id)
+        # ... nor one still waiting for acceptance; unknown orders are 404.
+        waiting = self.new_order()
+        self.assertControlError(400, self.control.ship, waiting["order_id"])
+        self.assertControlError(404, self.control.ship, "NO-SUCH-ORDER")
+        self.assertControlError(
+            400,
+            self.control.call,
+            "POST",
+            "orders/%s/ship" % waiting["order_id"],
+            json={"tracking": "X"},
+        )
+        # The control API is not a call to the seller API.
+        self.assertEqual(self.control.calls(operation="OR24"), [])
+
+
+@tagged("post_install", "-at_install")
 class TestSandboxRawOrders(OrdersCase):
     def raw_order(self, created, state="WAITING_ACCEPTANCE", order_id="FR-7731-A"):
         """An order as a real marketplace sent it (abridged), in ``state``."""

@@ -81,6 +81,10 @@ class TestTours(OrderCommon, HttpCase):
         cls.env.ref("base.user_admin").tour_enabled = False
         # Data that reads like a UK seller's (the screenshots show it).
         cls.company.name = "Hartley & Finch Ltd"
+        if not cls.env["account.move.line"].search_count(
+            [("company_id", "=", cls.company.id)], limit=1
+        ):
+            cls.company.currency_id = cls.gbp
         cls.backend.name = "Fashion marketplace"
         Group = cls.env["account.tax.group"]
         for (rate, included), tax in cls.taxes.items():
@@ -121,6 +125,24 @@ class TestTours(OrderCommon, HttpCase):
             login=login,
             code=code,
             timeout=120,
+        )
+
+    def test_cockpit_opens_the_list_behind_a_figure(self):
+        self.backend.acceptance_policy = "all"
+        sale = self.released(("std", 1))
+        self.backend.acceptance_policy = "manual"
+        self.create_orders(self.order_spec(("std2", 1)))
+        self.import_orders()
+        new_test_user(
+            self.env,
+            login="mirakl_ops_cockpit",
+            groups="sales_team.group_sale_salesman,"
+            "mirakl_connector.mirakl_connector_group_user",
+        )
+        self.tour(
+            "mirakl_connector_cockpit",
+            "mirakl_ops_cockpit",
+            miraklOrderId=sale.mirakl_order_id,
         )
 
     def test_admin_creates_a_shop_and_tests_it(self):

@@ -146,3 +146,25 @@ registry.category("web_tour.tours").add("mirakl_connector_finance", {
         screenshot("billing_cycle"),
     ],
 });
+
+// Operations open the cockpit, see what waits, and open the list behind a
+// figure.
+registry.category("web_tour.tours").add("mirakl_connector_cockpit", {
+    steps: () => [
+        ...app("sale.sale_menu_root"),
+        menu("mirakl_connector.mirakl_menu_root"),
+        menu("mirakl_connector.mirakl_overview_menu"),
+        {
+            trigger:
+                ".o_kanban_record:contains(Fashion marketplace) button[name=action_cockpit_to_accept]:contains(1)",
+        },
+        screenshot("cockpit"),
+        {
+            trigger:
+                ".o_kanban_record:contains(Fashion marketplace) a[name=action_cockpit_to_ship]",
+            run: "click",
+        },
+        { trigger: `.o_data_row:contains(${window.miraklOrderId})` },
+        { trigger: ".o_list_view:not(:has(.o_data_row:contains(To accept)))" },
+    ],
+});

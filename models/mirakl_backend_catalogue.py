@@ -1,0 +1,1898 @@
+"""Catalogue out: the operator's model, product readiness, product files.
+
+Same model as ``mirakl_backend.py`` (``mirakl.backend``).
+
+1. **The operator's model** (H11 categories, PM11 attributes, VL11 value
+   lists) is stored per shop, refreshed daily and on a button; what
+   disappeared on Mirakl is archived, never deleted.
+2. **Readiness**: every offer of a shop that sends products (unless its
+   product is already on Mirakl) is checked against its Mirakl category's
+   attributes, value lists, types and lengths, in Odoo, without calling
+   Mirakl; the result is stored on the offer (``product_ready``,
+   ``product_problems``) and counted on the shop.
+3. **Sending** (P41): the ready products, in CSV files of at most
+   ``product_file_size`` lines, one line per variant, columns the operator's
+   attribute codes plus the SKU, category and variant group columns. Each
+   file is a ``mirakl.offer.import`` (kind ``product``) followed until its
+   final status (P42); its error reports (P44, P47) mark the products
+   rejected with Mirakl's reason and a sync issue; its new-product report
+   (P45) marks them created on Mirakl, and their offers then go out (OF24,
+   stock files), which wait until then.
+
+Incremental sends compare a digest of each product's line with the one
+Mirakl last accepted; a rejected product is sent again only once its line
+changed. Offers are read in chunks of ``CHUNK_SIZE`` (a template's variants
+always in the same chunk), with Odoo's own ``read()`` of the mapped fields
+and two queries (variant attribute values, images): memory is bounded by the
+chunk and the file size.
+"""
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections import defaultdict, namedtuple
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.tools import html2plaintext
+
+from ..lib.products import (
+    build_product_file,
+    parse_new_product_report,
+    parse_product_error_report,
+)
+from .mirakl_attribute import ROLES
+from .mirakl_backend_stock import IMPORT_GIVE_UP_HOURS, MAX_OFFER_ISSUES
+
+_logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 2000
+# Shops with at most this many products re-check readiness at once when a
+# mapping changes; bigger ones at the next check (button, send, job).
+INSTANT_CHECK_LIMIT = 2000
+DEFAULT_COLUMNS = {
+    "sku": "shop_sku",
+    "category": "category",
+    "variant_group": "variant_group_code",
+}
+PRODUCT_FINISHED = ("COMPLETE", "FAILED", "TRANSFORMATION_FAILED", "CANCELLED")
+PRODUCT_FAILED = ("FAILED", "TRANSFORMATION_FAILED", "CANCELLED")
+MULTI_SEPARATOR = "|"
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_URL = re.compile(r"https?://[^\s/]+\S*", re.IGNORECASE)
+_LEVEL_ORDER = {"REQUIRED": 0, "RECOMMENDED": 1, "OPTIONAL": 2, "DISABLED": 3}
+
+ProductRow = namedtuple(
+    "ProductRow",
+    "offer_id product_id tmpl_id sku category_id ready summary cells raw digest "
+    "state accepted_digest pending_digest error_digest",
+)
+
+
+@dataclass
+class _Attribute:
+    """What the readiness check needs of one mapped Mirakl attribute."""
+
+    id: int
+    code: str
+    label: str
+    kind: str
+    max_length: int
+    list_id: int
+    list_code: str
+    list_active: bool
+    variant: bool
+    source: str
+    field_name: str = None
+    field_type: str = None
+    selection: dict = None
+    attribute_id: int = None
+    fixed: str = None
+    levels: dict = field(default_factory=dict)  # category code ("": all) -> level
+
+
+@dataclass
+class _Catalogue:
+    """One shop's model and mappings, loaded once per check or send."""
+
+    columns: dict
+    header: list
+    attributes: list  # _Attribute, mapped or required somewhere
+    categories: dict  # id -> (code, label, leaf, active, ancestor codes)
+    category_by_code: dict
+    categ_map: dict  # product.category id -> mirakl.category id
+    overrides: dict  # product.template id -> mirakl.category id
+    list_codes: dict  # list id -> set of codes
+    value_maps: dict  # (list id, odoo value) -> code (confirmed)
+    known_maps: set  # (list id, odoo value) rows that exist
+    image_base: str
+    texts: dict  # translated message templates
+    unmapped: set = field(default_factory=set)  # (list id, odoo value) met
+    _by_category: dict = field(default_factory=dict)
+
+    def level(self, attribute, category_id):
+        levels = attribute.levels
+        for code in self.categories[category_id][4]:
+            if code in levels:
+                return levels[code]
+        return levels.get("", "OPTIONAL")
+
+    def specs_for(self, category_id):
+        """``[(attribute, level)]`` of a category, disabled ones left out
+        (computed once per category)."""
+        found = self._by_category.get(category_id)
+        if found is None:
+            found = [
+                (spec, level)
+                for spec in self.attributes
+                for level in (self.level(spec, category_id),)
+                if level != "DISABLED"
+            ]
+            self._by_category[category_id] = found
+        return found
+
+
+def _number(value):
+    if isinstance(value, float):
+        text = ("%.6f" % value).rstrip("0").rstrip(".")
+        return "0" if text in ("", "-0") else text
+    return str(value)
+
+
+class MiraklBackend(models.Model):
+    _inherit = "mirakl.backend"
+
+    # --- Product settings ---
+    product_export_enabled = fields.Boolean(
+        string="Send products",
+        default=False,
+        tracking=True,
+        help="Create and update this shop's products on Mirakl (P41) in the "
+        "operator's categories and attributes: the operator's model is read "
+        "every day, and the products whose data changed are sent every hour. "
+        "Offers of products not on Mirakl yet wait until Mirakl created them.",
+    )
+    product_file_size = fields.Integer(
+        string="Products per file",
+        default=1000,
+        help="A send makes one product file (P41) per this many variants.",
+    )
+    product_csv_delimiter = fields.Selection(
+        [(";", "Semicolon (;)"), (",", "Comma (,)"), ("\t", "Tab"), ("|", "Bar (|)")],
+        string="File separator",
+        default=";",
+        required=True,
+        help="Separator of the product file's columns (not published by "
+        "Mirakl; the operator's import template tells).",
+    )
+    product_sku_column = fields.Char(
+        string="SKU column",
+        help="Column of the product SKU. Empty: the attribute Mirakl gives "
+        "the SHOP_SKU role, else shop_sku.",
+    )
+    product_category_column = fields.Char(
+        string="Category column",
+        help="Column of the Mirakl category code. Empty: the attribute Mirakl "
+        "gives the CATEGORY role, else category.",
+    )
+    product_group_column = fields.Char(
+        string="Variant group column",
+        help="Column of the variant group code. Empty: the attribute Mirakl "
+        "gives the VARIANT_GROUP_CODE role, else variant_group_code.",
+    )
+    product_report_message_column = fields.Char(
+        string="Report reason column",
+        help="Column of the reason in Mirakl's error reports. Empty: the "
+        "first of errors, error-message, error, message, reason.",
+    )
+    product_report_product_column = fields.Char(
+        string="Report product column",
+        help="Column of the Mirakl product SKU in the new-product report. "
+        "Empty: the first of product-sku, product_sku, mirakl-product-sku, "
+        "product-id.",
+    )
+    product_offer_id_type = fields.Char(
+        string="Product ID type of created products",
+        default="SKU",
+        help="OF24 product_id_type of the offers of products created by the "
+        "connector: their product ID is then the Mirakl product SKU of the "
+        "new-product report.",
+    )
+    product_image_base_url = fields.Char(
+        string="Image links base URL",
+        help="Public address of this Odoo for the image links Mirakl "
+        "downloads. Empty: the web.base.url system parameter.",
+    )
+    product_model_date = fields.Datetime(
+        string="Model read on", readonly=True, copy=False
+    )
+    product_model_summary = fields.Char(string="Model", readonly=True, copy=False)
+    product_last_send_date = fields.Datetime(
+        string="Products sent on", readonly=True, copy=False
+    )
+    product_last_send_summary = fields.Char(
+        string="Last product send", readonly=True, copy=False
+    )
+    product_check_due = fields.Boolean(readonly=True, copy=False)
+    mirakl_category_ids = fields.One2many("mirakl.category", "backend_id")
+    mirakl_attribute_ids = fields.One2many("mirakl.attribute", "backend_id")
+    mirakl_value_list_ids = fields.One2many("mirakl.value.list", "backend_id")
+    category_map_ids = fields.One2many(
+        "mirakl.category.map",
+        "backend_id",
+        domain=[("categ_id", "!=", False)],
+        string="Category mapping",
+    )
+    product_ready_count = fields.Integer(
+        string="Ready", compute="_compute_product_counts"
+    )
+    product_not_ready_count = fields.Integer(
+        string="Not ready", compute="_compute_product_counts"
+    )
+    product_rejected_count = fields.Integer(
+        string="Rejected", compute="_compute_product_counts"
+    )
+    product_on_mirakl_count = fields.Integer(
+        string="On Mirakl", compute="_compute_product_counts"
+    )
+    product_pending_count = fields.Integer(
+        string="Waiting for Mirakl", compute="_compute_product_counts"
+    )
+    unmapped_attribute_count = fields.Integer(
+        string="Required attributes without source",
+        compute="_compute_product_counts",
+    )
+    value_map_todo_count = fields.Integer(
+        string="Values to map or confirm", compute="_compute_product_counts"
+    )
+
+    _sql_constraints = [
+        (
+            "product_file_size_positive",
+            "CHECK(product_file_size > 0)",
+            "A product file holds at least one product.",
+        ),
+    ]
+
+    # === COMPUTE METHODS === #
+
+    def _compute_product_counts(self):
+        Offer = self.env["mirakl.offer"]
+        ready = defaultdict(int)
+        states = defaultdict(int)
+        base = [("backend_id", "in", self.ids), ("product_external", "=", False)]
+        for backend, value, count in Offer._read_group(
+            base, ["backend_id", "product_ready"], ["__count"]
+        ):
+            ready[backend.id, value] += count
+        for backend, value, count in Offer._read_group(
+            base + [("product_ready", "!=", False)],
+            ["backend_id", "product_state"],
+            ["__count"],
+        ):
+            states[backend.id, value] += count
+        unmapped = dict(
+            self.env["mirakl.attribute"]._read_group(
+                [
+                    ("backend_id", "in", self.ids),
+                    ("required_somewhere", "=", True),
+                    ("has_source", "=", False),
+                ],
+                ["backend_id"],
+                ["__count"],
+            )
+        )
+        todo = dict(
+            self.env["mirakl.value.map"]._read_group(
+                [("backend_id", "in", self.ids), ("state", "!=", "confirmed")],
+                ["backend_id"],
+                ["__count"],
+            )
+        )
+        for backend in self:
+            backend.product_ready_count = ready[backend.id, "ready"]
+            backend.product_not_ready_count = ready[backend.id, "not_ready"]
+            backend.product_rejected_count = states[backend.id, "error"]
+            backend.product_on_mirakl_count = states[backend.id, "done"]
+            backend.product_pending_count = states[backend.id, "pending"]
+            backend.unmapped_attribute_count = unmapped.get(backend, 0)
+            backend.value_map_todo_count = todo.get(backend, 0)
+
+    # === ACTION METHODS === #
+
+    def action_refresh_product_model(self):
+        """Read the operator's categories, attributes and value lists now."""
+        self.ensure_one()
+        backend = self._mirakl_as_operator()
+        ok = backend._mirakl_refresh_product_model()
+        return self._mirakl_notification(
+            _("Mirakl catalogue model"),
+            backend.product_model_summary,
+            "success" if ok else "danger",
+            sticky=not ok,
+        )
+
+    def action_check_products(self):
+        """Check every product's readiness now; open the ones not ready."""
+        self.ensure_one()
+        self._mirakl_as_operator()._mirakl_check_products()
+        return self.action_open_products(not_ready=True)
+
+    def action_suggest_values(self):
+        """Suggest Mirakl codes for the Odoo values still to map."""
+        self.ensure_one()
+        backend = self._mirakl_as_operator()
+        backend._mirakl_check_products()
+        self.env["mirakl.value.map"].sudo().search(
+            [("backend_id", "=", backend.id), ("state", "=", "unmapped")]
+        )._mirakl_suggest()
+        return self.action_open_value_maps()
+
+    def action_send_products(self, full=False):
+        """Send the ready products whose data changed (all with ``full``)."""
+        results = [
+            backend._mirakl_send_products(full=full)
+            for backend in self._mirakl_as_operator()
+        ]
+        return self._mirakl_result_notification(_("Product send"), results)
+
+    def action_send_products_full(self):
+        return self.action_send_products(full=True)
+
+    def action_open_products(self, not_ready=False):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mirakl_connector.mirakl_offer_product_action"
+        )
+        action["domain"] = [
+            ("backend_id", "=", self.id),
+            ("product_external", "=", False),
+        ]
+        context = {"default_backend_id": self.id}
+        if not_ready:
+            context["search_default_not_ready"] = 1
+        action["context"] = context
+        return action
+
+    def action_open_categories(self):
+        return self._mirakl_open("mirakl_connector.mirakl_category_action")
+
+    def action_open_attributes(self):
+        return self._mirakl_open("mirakl_connector.mirakl_attribute_action")
+
+    def action_open_value_maps(self):
+        return self._mirakl_open(
+            "mirakl_connector.mirakl_value_map_action", {"search_default_todo": 1}
+        )
+
+    def action_open_category_maps(self):
+        return self._mirakl_open("mirakl_connector.mirakl_category_map_action")
+
+    def _mirakl_open(self, xmlid, context=None):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = dict(context or {}, default_backend_id=self.id)
+        return action
+
+    # === CRON METHODS === #
+
+    @api.model
+    def _cron_mirakl_export_products(self):
+        """Hourly: send the products whose data changed (P41), follow the
+        product imports, and let the offers of created products go out."""
+        self.search([("product_export_enabled", "=", True)])._mirakl_cron_each(
+            "P41", lambda backend: backend._mirakl_send_products()
+        )
+
+    def _mirakl_refresh_reference_data(self):
+        ok = super()._mirakl_refresh_reference_data()
+        if self.product_export_enabled:
+            ok = self._mirakl_refresh_product_model() and ok
+        return ok
+
+    # === BUSINESS METHODS: the operator's model === #
+
+    def _mirakl_product_columns(self):
+        """The file's own columns: ``{"sku", "category", "variant_group"}``:
+        the shop's settings, else the attributes Mirakl gives those roles,
+        else the defaults."""
+        self.ensure_one()
+        settings = {
+            "sku": self.product_sku_column,
+            "category": self.product_category_column,
+            "variant_group": self.product_group_column,
+        }
+        columns = {}
+        attributes = (
+            self.env["mirakl.attribute"]
+            .sudo()
+            .search([("backend_id", "=", self.id), ("roles", "!=", False)])
+            if self.id
+            else []
+        )
+        by_role = {}
+        for attribute in attributes:
+            for role in (attribute.roles or "").split(","):
+                by_role.setdefault(role.strip(), attribute.code)
+        for role, key in ROLES.items():
+            columns[key] = (
+                (settings[key] or "").strip()
+                or by_role.get(role)
+                or DEFAULT_COLUMNS[key]
+            )
+        return columns
+
+    def _mirakl_refresh_product_model(self):
+        """H11, PM11 and VL11: store the operator's model. True on success;
+        on a failure nothing stored changes (each call files its issue)."""
+        self.ensure_one()
+        ok, nodes = self._mirakl_call("H11", lambda c: c.list_hierarchies())
+        if ok:
+            ok, attributes = self._mirakl_call(
+                "PM11", lambda c: c.list_product_attributes(with_roles=True)
+            )
+        if ok:
+            ok, lists = self._mirakl_call("VL11", lambda c: c.list_values_lists())
+        now = fields.Datetime.now()
+        if not ok:
+            self._mirakl_write_shop(
+                {
+                    "product_model_summary": _(
+                        "Could not read the model (see the shop's sync issues)."
+                    )
+                }
+            )
+            return False
+        archived = self._mirakl_sync_value_lists(lists)
+        archived += self._mirakl_sync_categories(nodes)
+        archived += self._mirakl_sync_attributes(attributes)
+        leaves = sum(
+            1
+            for n in nodes
+            if not any(m.get("parent_code") == n["code"] for m in nodes)
+        )
+        summary = _(
+            "%(categories)s categories (%(leaves)s leaves), %(attributes)s "
+            "attributes, %(lists)s value lists; %(archived)s no longer on "
+            "Mirakl (archived).",
+            categories=len(nodes),
+            leaves=leaves,
+            attributes=len({a["code"] for a in attributes}),
+            lists=len(lists),
+            archived=archived,
+        )
+        self._mirakl_write_shop(
+            {"product_model_date": now, "product_model_summary": summary}
+        )
+        self._mirakl_mapping_changed()
+        _logger.info("Mirakl shop %s: product model read: %s", self.id, summary)
+        return True
+
+    def _mirakl_sync_rows(self, model, domain, key, rows):
+        """Create or update rows (``{key: vals}``) of ``model`` within
+        ``domain``; archive the others. Returns ``(records by key, number
+        archived)``."""
+        Model = self.env[model].sudo().with_context(active_test=False)
+        existing = {record[key] or "": record for record in Model.search(domain)}
+        result = {}
+        to_create = []
+        for value, vals in rows.items():
+            record = existing.pop(value, None)
+            if record is None:
+                to_create.append(dict(vals, active=True))
+                continue
+            changed = {
+                name: new
+                for name, new in dict(vals, active=True).items()
+                if record._fields[name].convert_to_write(record[name], record) != new
+            }
+            if changed:
+                record.write(changed)
+            result[value] = record
+        for record in Model.create(to_create):
+            result[record[key] or ""] = record
+        gone = Model.browse([r.id for r in existing.values() if r.active])
+        gone.write({"active": False})
+        return result, len(gone)
+
+    def _mirakl_sync_value_lists(self, lists):
+        rows = {
+            raw["code"]: {
+                "backend_id": self.id,
+                "code": raw["code"],
+                "label": raw.get("label") or raw["code"],
+            }
+            for raw in lists
+        }
+        records, archived = self._mirakl_sync_rows(
+            "mirakl.value.list", [("backend_id", "=", self.id)], "code", rows
+        )
+        for raw in lists:
+            value_list = records[raw["code"]]
+            values = {}
+            for sequence, value in enumerate(raw.get("values") or ()):
+                if isinstance(value, dict) and value.get("code") is not None:
+                    code = str(value["code"])
+                    values[code] = {
+                        "list_id": value_list.id,
+                        "code": code,
+                        "label": value.get("label") or code,
+                        "sequence": sequence,
+                    }
+            _values, gone = self._mirakl_sync_rows(
+                "mirakl.value", [("list_id", "=", value_list.id)], "code", values
+            )
+            archived += gone
+        return archived
+
+    def _mirakl_sync_categories(self, nodes):
+        by_code = {n["code"]: n for n in nodes}
+        parents = {}
+        for node in nodes:
+            parents[node["code"]] = node.get("parent_code") or False
+        children = {parent for parent in parents.values() if parent}
+
+        def path(code):
+            labels, seen = [], set()
+            while code and code in by_code and code not in seen:
+                seen.add(code)
+                labels.append(by_code[code].get("label") or code)
+                code = parents[code]
+            return " / ".join(reversed(labels))
+
+        rows = {
+            code: {
+                "backend_id": self.id,
+                "code": code,
+                "label": node.get("label") or code,
+                "level": node.get("level") or 0,
+                "parent_code": parents[code] or False,
+                "is_leaf": code not in children,
+                "complete_name": path(code),
+            }
+            for code, node in by_code.items()
+        }
+        records, archived = self._mirakl_sync_rows(
+            "mirakl.category", [("backend_id", "=", self.id)], "code", rows
+        )
+        for code, record in records.items():
+            parent = records.get(parents[code]) if parents[code] else None
+            parent_id = parent.id if parent else False
+            if record.parent_id.id != parent_id:
+                record.parent_id = parent_id
+        return archived
+
+    def _mirakl_sync_attributes(self, entries):
+        lists = {
+            v.code: v
+            for v in self.env["mirakl.value.list"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("backend_id", "=", self.id)])
+        }
+        definitions = {}
+        levels = defaultdict(dict)
+        for entry in entries:
+            code = entry["code"]
+            definitions.setdefault(code, entry)
+            level = entry.get("requirement_level") or "OPTIONAL"
+            levels[code][entry.get("hierarchy_code") or ""] = level
+        rows = {}
+        for code, entry in definitions.items():
+            params = {
+                p.get("name"): p.get("value")
+                for p in entry.get("type_parameters") or ()
+                if isinstance(p, dict)
+            }
+            list_code = params.get("LIST_CODE") or entry.get("values_list") or False
+            try:
+                max_length = int(params.get("MAX_LENGTH") or 0)
+            except (TypeError, ValueError):
+                max_length = 0
+            roles = ",".join(
+                r.get("type")
+                for r in entry.get("roles") or ()
+                if isinstance(r, dict) and r.get("type")
+            )
+            rows[code] = {
+                "backend_id": self.id,
+                "code": code,
+                "label": entry.get("label") or code,
+                "description": entry.get("description") or False,
+                "attribute_type": entry.get("type") or False,
+                "max_length": max_length,
+                "list_code": list_code,
+                "value_list_id": lists[list_code].id if list_code in lists else False,
+                "variant": bool(entry.get("variant")),
+                "roles": roles or False,
+                "global_level": levels[code].get("", False),
+                "required_somewhere": "REQUIRED" in levels[code].values(),
+            }
+        records, archived = self._mirakl_sync_attributes_rows(rows)
+        categories = {
+            c.code: c.id
+            for c in self.env["mirakl.category"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("backend_id", "=", self.id)])
+        }
+        for code, attribute in records.items():
+            requirement_rows = {
+                category: {
+                    "attribute_id": attribute.id,
+                    "category_code": category or False,
+                    "category_id": categories.get(category, False),
+                    "level": level,
+                }
+                for category, level in levels[code].items()
+            }
+            _records, gone = self._mirakl_sync_rows(
+                "mirakl.attribute.requirement",
+                [("attribute_id", "=", attribute.id)],
+                "category_code",
+                requirement_rows,
+            )
+            archived += gone
+        return archived
+
+    def _mirakl_sync_attributes_rows(self, rows):
+        return self._mirakl_sync_rows(
+            "mirakl.attribute", [("backend_id", "=", self.id)], "code", rows
+        )
+
+    def _mirakl_category_attributes(self, category):
+        """``[(attribute, level)]`` Mirakl expects in ``category`` (active,
+        not filled by the connector, not disabled), required first."""
+        self.ensure_one()
+        chain = []
+        node = category
+        while node:
+            chain.append(node.code)
+            node = node.parent_id
+        result = []
+        attributes = self.env["mirakl.attribute"].search(
+            [("backend_id", "=", self.id), ("role", "=", False)]
+        )
+        for attribute in attributes:
+            levels = {r.category_code or "": r.level for r in attribute.requirement_ids}
+            level = next(
+                (levels[code] for code in chain if code in levels),
+                levels.get("", "OPTIONAL"),
+            )
+            if level != "DISABLED":
+                result.append((attribute, level))
+        result.sort(key=lambda item: (_LEVEL_ORDER[item[1]], item[0].label or ""))
+        return result
+
+    def _mirakl_category_attribute_rows(self, category, samples=5):
+        """What the category's mapping form shows: each attribute with its
+        requirement, type, source and sample values of its products."""
+        attributes = self._mirakl_category_attributes(category)
+        offers = self.env["mirakl.offer"].search(
+            [("product_category_id", "=", category.id)], limit=samples
+        )
+        values = defaultdict(list)
+        if offers and attributes:
+            catalogue = self._mirakl_catalogue()
+            for chunk in self._mirakl_product_chunks(
+                catalogue, offer_ids=offers.ids, store=False
+            ):
+                for row in chunk:
+                    for code, text in row.raw.items():
+                        if text and text not in values[code]:
+                            values[code].append(text)
+        return [
+            {
+                "code": attribute.code,
+                "label": attribute.label,
+                "level": level,
+                "type": attribute.type_label or "",
+                "source": attribute.source_label,
+                "samples": values.get(attribute.code, [])[:samples],
+                "unmapped": not attribute.has_source and level == "REQUIRED",
+            }
+            for attribute, level in attributes
+        ]
+
+    def _mirakl_mapping_changed(self):
+        """A mapping changed: re-check readiness now when the shop is small,
+        else at the next check (button, send, job)."""
+        for backend in self.sudo().filtered("product_export_enabled"):
+            count = (
+                self.env["mirakl.offer"]
+                .sudo()
+                .search_count(
+                    [("backend_id", "=", backend.id), ("product_external", "=", False)]
+                )
+            )
+            if count <= INSTANT_CHECK_LIMIT:
+                backend._mirakl_check_products()
+            elif not backend.product_check_due:
+                backend.product_check_due = True
+
+    # === BUSINESS METHODS: readiness === #
+
+    def _mirakl_catalogue(self):
+        """Load the shop's model and mappings for a check or a send."""
+        self.ensure_one()
+        env = self.env
+        columns = self._mirakl_product_columns()
+        categories = {}
+        by_code = {}
+        records = (
+            env["mirakl.category"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("backend_id", "=", self.id)])
+        )
+        parents = {r.id: r.parent_id.id for r in records}
+        codes = {r.id: r.code for r in records}
+        for record in records:
+            chain, node = [], record.id
+            while node:
+                chain.append(codes[node])
+                node = parents.get(node)
+            categories[record.id] = (
+                record.code,
+                record.complete_name or record.code,
+                record.is_leaf,
+                record.active,
+                tuple(chain),
+            )
+            by_code[record.code] = record.id
+        lists = (
+            env["mirakl.value.list"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("backend_id", "=", self.id)])
+        )
+        list_codes = {}
+        for value_list in lists:
+            list_codes[value_list.id] = {
+                v.code for v in value_list.value_ids if v.active
+            }
+        role_columns = set(columns.values())
+        attributes = []
+        for record in (
+            env["mirakl.attribute"].sudo().search([("backend_id", "=", self.id)])
+        ):
+            if record.code in role_columns:
+                continue
+            if record.source == "none" and not record.required_somewhere:
+                continue
+            spec = _Attribute(
+                id=record.id,
+                code=record.code,
+                label=record.label or record.code,
+                kind=record.attribute_type or "TEXT",
+                max_length=record.max_length,
+                list_id=record.value_list_id.id,
+                list_code=record.list_code or "",
+                list_active=bool(record.value_list_id.active),
+                variant=record.variant,
+                source=record.source,
+                levels={r.category_code or "": r.level for r in record.requirement_ids},
+            )
+            if record.source == "field" and record.source_field_id:
+                name = record.source_field_id.name
+                product_field = env["product.product"]._fields.get(name)
+                if product_field is None:
+                    spec.source = "none"
+                else:
+                    spec.field_name = name
+                    spec.field_type = product_field.type
+                    if product_field.type == "selection":
+                        spec.selection = dict(product_field._description_selection(env))
+            elif record.source == "attribute":
+                spec.attribute_id = record.source_attribute_id.id
+            elif record.source == "fixed":
+                spec.fixed = (record.fixed_value or "").strip()
+            attributes.append(spec)
+        maps = env["mirakl.value.map"].sudo().search([("backend_id", "=", self.id)])
+        value_maps, known = {}, set()
+        for row in maps:
+            known.add((row.value_list_id.id, row.odoo_value))
+            if row.state == "confirmed" and row.value_id.active:
+                value_maps[row.value_list_id.id, row.odoo_value] = row.value_id.code
+        categ_map, overrides = {}, {}
+        for row in (
+            env["mirakl.category.map"].sudo().search([("backend_id", "=", self.id)])
+        ):
+            if row.product_tmpl_id:
+                overrides[row.product_tmpl_id.id] = row.mirakl_category_id.id
+            else:
+                categ_map[row.categ_id.id] = row.mirakl_category_id.id
+        header = [columns["sku"], columns["category"], columns["variant_group"]]
+        header += sorted(a.code for a in attributes if a.source != "none")
+        base = (
+            self.product_image_base_url
+            or env["ir.config_parameter"].sudo().get_param("web.base.url")
+            or ""
+        ).rstrip("/")
+        texts = {
+            "missing": _("missing: %(attributes)s"),
+            "not_in_list": _("value '%(value)s' not in list %(list)s"),
+            "list_gone": _("list %(list)s of %(attribute)s is no longer on Mirakl"),
+            "several": _("%(attribute)s takes one value, not %(values)s"),
+            "integer": _("%(attribute)s: '%(value)s' is not a whole number"),
+            "decimal": _("%(attribute)s: '%(value)s' is not a number"),
+            "boolean": _("%(attribute)s: '%(value)s' is not true or false"),
+            "date": _("%(attribute)s: '%(value)s' is not a date"),
+            "url": _("%(attribute)s: '%(value)s' is not a link"),
+            "length": _("%(attribute)s: %(length)s characters, at most %(max)s"),
+            "no_category": _("no Mirakl category: map the product category %(categ)s"),
+            "category_gone": _("Mirakl category %(category)s is no longer on Mirakl"),
+            "not_leaf": _(
+                "Mirakl category %(category)s has subcategories: choose a leaf"
+            ),
+            "archived": _("archived or not for sale in Odoo"),
+            "sku": _("SKU problem: %(problem)s"),
+            "same_variant": _(
+                "same variant values as SKU %(sku)s (%(values)s): Mirakl "
+                "could not tell them apart"
+            ),
+        }
+        return _Catalogue(
+            columns=columns,
+            header=header,
+            attributes=attributes,
+            categories=categories,
+            category_by_code=by_code,
+            categ_map=categ_map,
+            overrides=overrides,
+            list_codes=list_codes,
+            value_maps=value_maps,
+            known_maps=known,
+            image_base=base,
+            texts=texts,
+        )
+
+    def _mirakl_check_products(self, offer_ids=None):
+        """Check the readiness of the shop's products (or the given offers)
+        and store it on the offers; file or close the shop's readiness
+        issue. Returns ``{"ready", "not_ready"}``."""
+        self.ensure_one()
+        catalogue = self._mirakl_catalogue()
+        counts = {"ready": 0, "not_ready": 0}
+        for chunk in self._mirakl_product_chunks(catalogue, offer_ids=offer_ids):
+            for row in chunk:
+                counts["ready" if row.ready else "not_ready"] += 1
+        self._mirakl_after_check(catalogue, full_check=offer_ids is None)
+        return counts
+
+    def _mirakl_after_check(self, catalogue, full_check=True):
+        """Rows for the Odoo values met that need a mapping (with a
+        suggestion), the shop's readiness issue."""
+        Map = self.env["mirakl.value.map"].sudo()
+        new = [
+            {"value_list_id": list_id, "odoo_value": value}
+            for list_id, value in sorted(catalogue.unmapped - catalogue.known_maps)
+        ]
+        if new:
+            Map.with_context(mirakl_no_recheck=True).create(new)._mirakl_suggest()
+        if full_check and self.product_check_due:
+            self.product_check_due = False
+        not_ready = self.env["mirakl.offer"].search_count(
+            [
+                ("backend_id", "=", self.id),
+                ("product_external", "=", False),
+                ("product_ready", "=", "not_ready"),
+            ]
+        )
+        Issue = self.env["mirakl.sync.issue"]
+        if not_ready:
+            message = _(
+                "%(count)s products are not ready for Mirakl and are not sent: "
+                "open the shop's products filtered on 'Not ready' to see why "
+                "(missing attributes, values outside the operator's lists, "
+                "unmapped categories...).",
+                count=not_ready,
+            )
+            current = Issue.sudo().search(
+                Issue._mirakl_key_domain(self, "P41", mirakl_ref="readiness"), limit=1
+            )
+            if current.message != message:
+                Issue._mirakl_record(
+                    self, "P41", message, category="mapping", mirakl_ref="readiness"
+                )
+        else:
+            Issue._mirakl_resolve(self, "P41", mirakl_ref="readiness")
+
+    def _mirakl_product_chunks(
+        self, catalogue, offer_ids=None, store=True, chunk_size=CHUNK_SIZE
+    ):
+        """Yield lists of ``ProductRow``, one per active offer of the shop
+        whose product the connector sends, a template's variants together.
+
+        With ``store``, each offer's readiness is written (only when it
+        changed)."""
+        self.ensure_one()
+        for model in ("mirakl.offer", "product.product", "product.template"):
+            self.env[model].flush_model()
+        cr = self.env.cr
+        last = (0, 0)
+        query = """
+            SELECT o.id, o.product_id, o.shop_sku, o.sku_state, o.sku_problem,
+                   o.product_state, o.product_digest, o.product_pending_digest,
+                   o.product_error_digest, o.product_ready, o.product_problems,
+                   o.product_category_id, pp.product_tmpl_id, pt.categ_id,
+                   pp.active AND pt.active AND pt.sale_ok, pt.mirakl_variant_group
+              FROM mirakl_offer o
+              JOIN product_product pp ON pp.id = o.product_id
+              JOIN product_template pt ON pt.id = pp.product_tmpl_id
+             WHERE o.backend_id = %(backend)s AND o.active
+               AND NOT COALESCE(o.product_external, FALSE)
+               AND (%(ids)s::int[] IS NULL OR o.id = ANY(%(ids)s::int[]))
+               AND {condition}
+             ORDER BY pp.product_tmpl_id, o.id
+        """
+        while True:
+            params = {
+                "backend": self.id,
+                "ids": offer_ids,
+                "tmpl": last[0],
+                "offer": last[1],
+                "limit": chunk_size,
+            }
+            cr.execute(
+                query.format(
+                    condition="(pp.product_tmpl_id, o.id) > (%(tmpl)s, %(offer)s)"
+                )
+                + " LIMIT %(limit)s",
+                params,
+            )
+            offers = cr.fetchall()
+            if not offers:
+                return
+            if len(offers) == chunk_size:
+                # the last template's other variants join this chunk
+                params.update(tmpl=offers[-1][12], offer=offers[-1][0])
+                cr.execute(
+                    query.format(
+                        condition="pp.product_tmpl_id = %(tmpl)s AND o.id > %(offer)s"
+                    ),
+                    params,
+                )
+                offers += cr.fetchall()
+            last = (offers[-1][12], offers[-1][0])
+            rows = self._mirakl_product_rows(catalogue, offers)
+            if store:
+                self._mirakl_store_readiness(offers, rows)
+            yield rows
+
+    def _mirakl_product_rows(self, catalogue, offers):
+        """The ``ProductRow`` of each offer of one chunk."""
+        env = self.env
+        product_ids = [row[1] for row in offers]
+        tmpl_ids = sorted({row[12] for row in offers})
+        specs = catalogue.attributes
+        values = self._mirakl_field_values(
+            {a.field_name for a in specs if a.field_name},
+            [(row[1], row[12]) for row in offers],
+        )
+        axes = [a.attribute_id for a in specs if a.attribute_id]
+        variant_values, template_values = self._mirakl_attribute_values(
+            product_ids, tmpl_ids, axes
+        )
+        images = {}
+        if any(a.source == "image" for a in specs):
+            images = self._mirakl_image_links(catalogue, product_ids, tmpl_ids)
+        categ_names = {}
+        for row in offers:
+            if (
+                row[13]
+                and self._mirakl_category_of(catalogue, row[12], row[13]) is None
+            ):
+                categ_names[row[13]] = None
+        if categ_names:
+            for categ in env["product.category"].browse(list(categ_names)):
+                categ_names[categ.id] = categ.complete_name
+        data = {
+            "values": values,
+            "variant": variant_values,
+            "template": template_values,
+            "images": images,
+            "categ_names": categ_names,
+        }
+        result = []
+        groups = defaultdict(list)
+        for offer in offers:
+            row = self._mirakl_product_row(catalogue, offer, data)
+            result.append(row)
+            if row.category_id in catalogue.categories:
+                groups[row.tmpl_id].append(row)
+        return self._mirakl_check_variant_groups(catalogue, result, groups)
+
+    def _mirakl_field_values(self, field_names, products):
+        """``{product id: {field: value}}`` (as ``read()`` gives them) of the
+        ``(product id, template id)`` pairs. Fields the variants inherit
+        from their template are read once per template."""
+        if not field_names:
+            return {}
+        Product = self.env["product.product"]
+        own = sorted(f for f in field_names if not Product._fields[f].inherited)
+        shared = sorted(f for f in field_names if Product._fields[f].inherited)
+        values = {product_id: {} for product_id, _tmpl in products}
+        if own:
+            for row in Product.browse(list(values)).read(own):
+                values[row.pop("id")].update(row)
+        if shared:
+            templates = {}
+            for row in (
+                self.env["product.template"]
+                .browse(sorted({tmpl for _product, tmpl in products}))
+                .read(shared)
+            ):
+                templates[row.pop("id")] = row
+            for product_id, tmpl_id in products:
+                values[product_id].update(templates[tmpl_id])
+        return values
+
+    def _mirakl_product_row(self, catalogue, offer, data):
+        """The ``ProductRow`` of one offer (a row of the chunk query)."""
+        (
+            offer_id,
+            product_id,
+            sku,
+            sku_state,
+            sku_problem,
+            state,
+            accepted,
+            pending,
+            error_digest,
+            _ready,
+            _problems,
+            _category,
+            tmpl_id,
+            categ_id,
+            saleable,
+            group_code,
+        ) = offer
+        texts = catalogue.texts
+        columns = catalogue.columns
+        problems, missing = [], []
+        cells, raw = {}, {}
+        category_id = self._mirakl_category_of(catalogue, tmpl_id, categ_id)
+        if not saleable:
+            problems.append(texts["archived"])
+        if sku_state != "ok" or not sku:
+            problems.append(texts["sku"] % {"problem": sku_problem or _("no SKU")})
+        category = catalogue.categories.get(category_id)
+        if category is None:
+            problems.append(
+                texts["no_category"]
+                % {"categ": data["categ_names"].get(categ_id) or _("(none)")}
+            )
+        elif not category[3]:
+            problems.append(texts["category_gone"] % {"category": category[1]})
+        elif not category[2]:
+            problems.append(texts["not_leaf"] % {"category": category[1]})
+        else:
+            for spec, level in catalogue.specs_for(category_id):
+                found = self._mirakl_source_values(
+                    spec,
+                    data["values"].get(product_id),
+                    data["variant"].get(product_id, {}),
+                    data["template"].get(tmpl_id, {}),
+                    data["images"].get(product_id),
+                )
+                if not found:
+                    if level == "REQUIRED":
+                        missing.append(spec.label)
+                    continue
+                raw[spec.code] = ", ".join(found)
+                cell, problem = self._mirakl_cell(catalogue, spec, found)
+                if problem:
+                    problems.append(problem)
+                else:
+                    cells[spec.code] = cell
+        cells[columns["sku"]] = sku or ""
+        cells[columns["category"]] = category[0] if category else ""
+        cells[columns["variant_group"]] = group_code or "PT%s" % tmpl_id
+        if missing:
+            problems.insert(0, texts["missing"] % {"attributes": ", ".join(missing)})
+        # Separators that no CSV cell of a product file holds as such.
+        digest = hashlib.sha1(
+            "\x1e".join(
+                "%s\x1f%s" % item for item in sorted(cells.items()) if item[1]
+            ).encode()
+        ).hexdigest()
+        return ProductRow(
+            offer_id,
+            product_id,
+            tmpl_id,
+            sku,
+            category_id,
+            not problems,
+            "; ".join(problems),
+            cells,
+            raw,
+            digest,
+            state,
+            accepted,
+            pending,
+            error_digest,
+        )
+
+    def _mirakl_check_variant_groups(self, catalogue, rows, groups):
+        """Variants of one template must differ on the category's variant
+        axes: the later ones that do not are not ready."""
+        spoiled = {}
+        for tmpl_rows in groups.values():
+            # Variants not ready anyway (a missing axis...) are left out.
+            tmpl_rows = [row for row in tmpl_rows if row.ready]
+            if len(tmpl_rows) < 2:
+                continue
+            category_id = tmpl_rows[0].category_id
+            axes = [
+                spec.code
+                for spec in catalogue.attributes
+                if spec.variant and catalogue.level(spec, category_id) != "DISABLED"
+            ]
+            if not axes:
+                continue
+            seen = {}
+            for row in tmpl_rows:
+                key = tuple(row.cells.get(code, "") for code in axes)
+                if not any(key):
+                    continue
+                if key in seen:
+                    problem = catalogue.texts["same_variant"] % {
+                        "sku": seen[key],
+                        "values": ", ".join(
+                            "%s=%s" % (code, value or "-")
+                            for code, value in zip(axes, key, strict=True)
+                        ),
+                    }
+                    spoiled[row.offer_id] = problem
+                else:
+                    seen[key] = row.sku
+        if not spoiled:
+            return rows
+        return [
+            row._replace(
+                ready=False,
+                summary="; ".join(p for p in (row.summary, spoiled[row.offer_id]) if p),
+            )
+            if row.offer_id in spoiled
+            else row
+            for row in rows
+        ]
+
+    @api.model
+    def _mirakl_category_of(self, catalogue, tmpl_id, categ_id):
+        """The Mirakl category id of a product: its override, else the
+        mapping of its product category or the nearest mapped parent."""
+        if tmpl_id in catalogue.overrides:
+            return catalogue.overrides[tmpl_id]
+        if not categ_id:
+            return None
+        cache = catalogue.categ_map
+        if categ_id in cache:
+            return cache[categ_id]
+        categ = self.env["product.category"].browse(categ_id)
+        found = None
+        for parent_id in reversed([int(i) for i in categ.parent_path.split("/") if i]):
+            if parent_id in catalogue.categ_map:
+                found = catalogue.categ_map[parent_id]
+                break
+        cache[categ_id] = found
+        return found
+
+    @api.model
+    def _mirakl_source_values(self, spec, values, variant, template, image):
+        """The Odoo values of one attribute for one product (texts; empty:
+        nothing)."""
+        source = spec.source
+        if source == "fixed":
+            return [spec.fixed] if spec.fixed else []
+        if source == "attribute":
+            return (
+                variant.get(spec.attribute_id) or template.get(spec.attribute_id) or []
+            )
+        if source == "image":
+            return [image] if image else []
+        if source != "field" or values is None:
+            return []
+        value = values.get(spec.field_name)
+        kind = spec.field_type
+        if kind == "boolean":
+            return ["true" if value else "false"]
+        if value is False or value is None:
+            return []
+        if kind == "many2one":
+            text = value[1] if isinstance(value, tuple | list) else str(value)
+        elif kind == "selection":
+            text = spec.selection.get(value, value)
+        elif kind == "html":
+            text = html2plaintext(value, include_references=False)
+        elif kind in ("float", "monetary", "integer"):
+            text = _number(value)
+        elif kind in ("date", "datetime"):
+            text = (
+                fields.Datetime.to_string(value)
+                if kind == "datetime"
+                else (fields.Date.to_string(value))
+            )
+        else:
+            text = str(value)
+        text = text.strip()
+        if not text:
+            return []
+        if spec.kind == "LIST_MULTIPLE_VALUES":
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return [text]
+
+    @api.model
+    def _mirakl_cell(self, catalogue, spec, found):
+        """``(cell, problem)``: the value as the file carries it, or why it
+        cannot be sent."""
+        texts = catalogue.texts
+        kind = spec.kind
+        if kind in ("LIST", "LIST_MULTIPLE_VALUES"):
+            if not spec.list_active:
+                return None, texts["list_gone"] % {
+                    "list": spec.list_code,
+                    "attribute": spec.label,
+                }
+            if kind == "LIST" and len(found) > 1:
+                return None, texts["several"] % {
+                    "attribute": spec.label,
+                    "values": ", ".join(found),
+                }
+            codes = catalogue.list_codes.get(spec.list_id, set())
+            sent = []
+            for value in found:
+                code = (
+                    value
+                    if value in codes
+                    else catalogue.value_maps.get((spec.list_id, value))
+                )
+                if code is None:
+                    catalogue.unmapped.add((spec.list_id, value))
+                    return None, texts["not_in_list"] % {
+                        "value": value,
+                        "list": spec.list_code,
+                    }
+                sent.append(code)
+            return MULTI_SEPARATOR.join(sent), None
+        value = ", ".join(found)
+        args = {"attribute": spec.label, "value": value}
+        if kind == "INTEGER" and not _INTEGER.fullmatch(value):
+            return None, texts["integer"] % args
+        if kind == "DECIMAL" and not _DECIMAL.fullmatch(value):
+            return None, texts["decimal"] % args
+        if kind == "BOOLEAN" and value not in ("true", "false"):
+            return None, texts["boolean"] % args
+        if kind == "DATE":
+            if not _DATE.match(value):
+                return None, texts["date"] % args
+            value = value[:10]
+        if kind in ("LINK", "MEDIA") and not _URL.fullmatch(value):
+            return None, texts["url"] % args
+        if spec.max_length and len(value) > spec.max_length:
+            return None, texts["length"] % dict(
+                args, length=len(value), max=spec.max_length
+            )
+        return value, None
+
+    def _mirakl_attribute_values(self, product_ids, tmpl_ids, attribute_ids):
+        """``({product: {attribute: [names]}}, {template: {attribute:
+        [names]}})``: the variants' values, and the template's values of
+        attributes that make no variant."""
+        if not attribute_ids:
+            return {}, {}
+        cr = self.env.cr
+        lang = self.env.lang or "en_US"
+        self.env["product.template.attribute.value"].flush_model()
+        self.env["product.template.attribute.line"].flush_model()
+        cr.execute(
+            """
+            SELECT c.product_product_id, pav.attribute_id,
+                   COALESCE(pav.name->>%(lang)s, pav.name->>'en_US')
+              FROM product_variant_combination c
+              JOIN product_template_attribute_value ptav
+                ON ptav.id = c.product_template_attribute_value_id
+              JOIN product_attribute_value pav
+                ON pav.id = ptav.product_attribute_value_id
+             WHERE c.product_product_id = ANY(%(products)s)
+               AND pav.attribute_id = ANY(%(attributes)s)
+             ORDER BY pav.sequence, pav.id
+            """,
+            {"lang": lang, "products": product_ids, "attributes": attribute_ids},
+        )
+        variant = defaultdict(lambda: defaultdict(list))
+        for product_id, attribute_id, name in cr.fetchall():
+            variant[product_id][attribute_id].append(name)
+        cr.execute(
+            """
+            SELECT l.product_tmpl_id, l.attribute_id,
+                   COALESCE(pav.name->>%(lang)s, pav.name->>'en_US')
+              FROM product_template_attribute_line l
+              JOIN product_attribute_value_product_template_attribute_line_rel r
+                ON r.product_template_attribute_line_id = l.id
+              JOIN product_attribute_value pav ON pav.id = r.product_attribute_value_id
+              JOIN product_attribute a ON a.id = l.attribute_id
+             WHERE l.product_tmpl_id = ANY(%(templates)s) AND l.active
+               AND l.attribute_id = ANY(%(attributes)s)
+               AND a.create_variant = 'no_variant'
+             ORDER BY pav.sequence, pav.id
+            """,
+            {"lang": lang, "templates": tmpl_ids, "attributes": attribute_ids},
+        )
+        template = defaultdict(lambda: defaultdict(list))
+        for tmpl_id, attribute_id, name in cr.fetchall():
+            template[tmpl_id][attribute_id].append(name)
+        return variant, template
+
+    def _mirakl_image_links(self, catalogue, product_ids, tmpl_ids):
+        """``{product id: public link}`` of the products with an image (the
+        variant's own, else the template's); the link changes with the
+        image, so a new image is sent again."""
+        cr = self.env.cr
+        cr.execute(
+            """
+            SELECT res_model, res_id, checksum FROM ir_attachment
+             WHERE (res_model = 'product.product' AND res_field = 'image_variant_1920'
+                    AND res_id = ANY(%s))
+                OR (res_model = 'product.template' AND res_field = 'image_1920'
+                    AND res_id = ANY(%s))
+            """,
+            (product_ids, tmpl_ids),
+        )
+        own, shared = {}, {}
+        for model, res_id, checksum in cr.fetchall():
+            (own if model == "product.product" else shared)[res_id] = checksum or ""
+        cr.execute(
+            "SELECT id, product_tmpl_id, mirakl_image_token FROM product_product "
+            "WHERE id = ANY(%s)",
+            (product_ids,),
+        )
+        links, missing = {}, []
+        tokens = {}
+        for product_id, tmpl_id, token in cr.fetchall():
+            checksum = own.get(product_id) or shared.get(tmpl_id)
+            if checksum is None:
+                continue
+            if not token:
+                token = secrets.token_urlsafe(24)
+                missing.append((product_id, token))
+            tokens[product_id] = (token, checksum)
+        if missing:
+            cr.execute(
+                """
+                UPDATE product_product p SET mirakl_image_token = v.token
+                  FROM unnest(%s::int[], %s::text[]) AS v(id, token)
+                 WHERE p.id = v.id AND p.mirakl_image_token IS NULL
+                """,
+                ([m[0] for m in missing], [m[1] for m in missing]),
+            )
+            self.env["product.product"].invalidate_model(["mirakl_image_token"])
+        for product_id, (token, checksum) in tokens.items():
+            links[product_id] = "%s/mirakl/image/%s/%s" % (
+                catalogue.image_base,
+                token,
+                (checksum or "0")[:12],
+            )
+        return links
+
+    def _mirakl_store_readiness(self, offers, rows):
+        """Write each offer's readiness when it changed (one query)."""
+        changed = [
+            row
+            for offer, row in zip(offers, rows, strict=True)
+            if (offer[9], offer[10] or "", offer[11])
+            != ("ready" if row.ready else "not_ready", row.summary, row.category_id)
+        ]
+        if not changed:
+            return
+        self.env.cr.execute(
+            """
+            UPDATE mirakl_offer o
+               SET product_ready = v.ready, product_problems = NULLIF(v.problems, ''),
+                   product_category_id = v.category, product_checked_date = %s
+              FROM unnest(%s::int[], %s::text[], %s::text[], %s::int[])
+                   AS v(id, ready, problems, category)
+             WHERE o.id = v.id
+            """,
+            (
+                fields.Datetime.now(),
+                [row.offer_id for row in changed],
+                ["ready" if row.ready else "not_ready" for row in changed],
+                [row.summary for row in changed],
+                [row.category_id for row in changed],
+            ),
+        )
+        self.env["mirakl.offer"].invalidate_model(
+            [
+                "product_ready",
+                "product_problems",
+                "product_category_id",
+                "product_checked_date",
+            ]
+        )
+
+    # === BUSINESS METHODS: sending === #
+
+    def _mirakl_send_products(self, full=False, offer_ids=None, force=False):
+        """Send products with P41: the ready ones whose data changed since
+        Mirakl last accepted it, all ready ones (``full``), or the given
+        offers (``force``: even unchanged or rejected). One run per shop at a
+        time (the stock and offer lock).
+
+        :return: ``{"ok", "message", "files", "products", "not_ready", ...}``
+        """
+        return self._mirakl_stock_locked(
+            self._mirakl_send_products_locked, full, offer_ids, force
+        )
+
+    def _mirakl_send_products_locked(self, full, offer_ids, force):
+        self._mirakl_check_imports()
+        self._mirakl_check_skus()
+        catalogue = self._mirakl_catalogue()
+        mode = "manual" if offer_ids else "full" if full else "incremental"
+        stats = {
+            "files": 0,
+            "products": 0,
+            "not_ready": 0,
+            "unchanged": 0,
+            "waiting": 0,
+            "rejected": 0,
+        }
+        imports = self.env["mirakl.offer.import"]
+        batch = []
+        ok = True
+        for chunk in self._mirakl_product_chunks(catalogue, offer_ids=offer_ids):
+            for row in chunk:
+                if not row.ready:
+                    stats["not_ready"] += 1
+                    continue
+                if not force:
+                    if row.state == "error" and row.digest == row.error_digest:
+                        stats["rejected"] += 1
+                        continue
+                    if (
+                        not full
+                        and row.state == "done"
+                        and (row.digest == row.accepted_digest)
+                    ):
+                        stats["unchanged"] += 1
+                        continue
+                    if (
+                        not full
+                        and row.state == "pending"
+                        and (row.digest == row.pending_digest)
+                    ):
+                        stats["waiting"] += 1
+                        continue
+                batch.append(row)
+                if len(batch) >= self.product_file_size:
+                    record = self._mirakl_send_product_file(catalogue, batch, mode)
+                    ok = bool(record)
+                    if ok:
+                        imports |= record
+                        stats["files"] += 1
+                        stats["products"] += len(batch)
+                        batch = []
+                    else:
+                        break
+            if not ok:
+                break
+        if ok and batch:
+            record = self._mirakl_send_product_file(catalogue, batch, mode)
+            ok = bool(record)
+            if ok:
+                imports |= record
+                stats["files"] += 1
+                stats["products"] += len(batch)
+        self._mirakl_after_check(catalogue, full_check=offer_ids is None)
+        if len(imports) == 1:
+            # One file (a manual or small send): ask Mirakl once right away.
+            # Bigger sends are followed by the next run (product job, offer
+            # job, stock push) or Check imports.
+            self._mirakl_check_imports(imports.ids)
+        message = _(
+            "%(shop)s: %(products)s products sent in %(files)s files; "
+            "%(not_ready)s not ready, %(unchanged)s unchanged, %(waiting)s "
+            "waiting for Mirakl, %(rejected)s rejected and unchanged since.",
+            shop=self.name,
+            **stats,
+        )
+        if not ok:
+            message = _(
+                "%(message)s Stopped: Mirakl refused a file (see the shop's sync "
+                "issues).",
+                message=message,
+            )
+        self._mirakl_write_shop(
+            {
+                "product_last_send_date": fields.Datetime.now(),
+                "product_last_send_summary": message,
+            }
+        )
+        _logger.info("Mirakl shop %s: product send (%s): %s", self.id, mode, stats)
+        return dict(stats, ok=ok, message=message)
+
+    def _mirakl_send_product_file(self, catalogue, rows, mode):
+        """P41 one file; on success record the import and mark its offers
+        pending. Returns the import record (None on failure)."""
+        header = catalogue.header
+        content = build_product_file(
+            header,
+            ([row.cells.get(column, "") for column in header] for row in rows),
+            self.product_csv_delimiter,
+        )
+        name = "products-%s-%s.csv" % (
+            self.id,
+            fields.Datetime.now().strftime("%Y%m%d%H%M%S"),
+        )
+        ok, result = self._mirakl_call(
+            "P41", lambda client: client.import_products(content, filename=name)
+        )
+        if not ok:
+            return None
+        Import = self.env["mirakl.offer.import"].sudo()
+        record = Import.create(
+            {
+                "backend_id": self.id,
+                "kind": "product",
+                "mode": mode,
+                "mirakl_import_id": str(result),
+                "line_count": len(rows),
+                "offer_ids_json": json.dumps([row.offer_id for row in rows]),
+                "file": Import._mirakl_encode(content),
+                "file_name": name,
+            }
+        )
+        self.env["mirakl.offer"].flush_model()
+        self.env.cr.execute(
+            """
+            UPDATE mirakl_offer o
+               SET product_state = 'pending', product_pending_digest = v.digest,
+                   product_import_id = %s, product_sent_date = %s
+              FROM unnest(%s::int[], %s::text[]) AS v(id, digest)
+             WHERE o.id = v.id
+            """,
+            (
+                record.id,
+                fields.Datetime.now(),
+                [row.offer_id for row in rows],
+                [row.digest for row in rows],
+            ),
+        )
+        self.env["mirakl.offer"].invalidate_model(
+            [
+                "product_state",
+                "product_pending_digest",
+                "product_import_id",
+                "product_sent_date",
+            ]
+        )
+        self._mirakl_commit()
+        return record
+
+    # === BUSINESS METHODS: product import follow-up === #
+
+    def _mirakl_check_import(self, record):
+        if record.kind != "product":
+            return super()._mirakl_check_import(record)
+        return self._mirakl_check_product_import(record)
+
+    def _mirakl_check_product_import(self, record):
+        """P42; once final, the reports (P47, P44, P45) applied to the
+        import's offers. Products Mirakl created let their offers go out."""
+        import_id = record.mirakl_import_id
+        ok, status = self._mirakl_call(
+            "P42", lambda c: c.get_product_import(import_id), record=record
+        )
+        if not ok:
+            if record.sent_date < fields.Datetime.now() - timedelta(
+                hours=IMPORT_GIVE_UP_HOURS
+            ):
+                self._mirakl_give_up_product_import(
+                    record, self._mirakl_explain(status)
+                )
+            return False
+        mirakl_status = status.get("import_status")
+        vals = {
+            "checked_date": fields.Datetime.now(),
+            "mirakl_status": mirakl_status,
+            "reason_status": status.get("reason_status") or False,
+        }
+        if mirakl_status not in PRODUCT_FINISHED:
+            record.write(vals)
+            return True
+        offer_ids = record._mirakl_offer_ids()
+        columns = self._mirakl_product_columns()
+        Offer = self.env["mirakl.offer"].sudo()
+        skus = {o.shop_sku: o.id for o in Offer.browse(offer_ids).exists()}
+        read = self._mirakl_product_report_errors(record, status, vals, skus)
+        if read is None:
+            record.write(vals)
+            return False
+        errors, file_messages, unmatched = read
+        created = {}
+        if mirakl_status == "COMPLETE" and status.get("has_new_product_report"):
+            ok, text = self._mirakl_call(
+                "P45",
+                lambda c: c.get_product_import_new_product_report(import_id),
+                record=record,
+            )
+            if not ok:
+                record.write(vals)
+                return False
+            vals["new_product_report"] = record._mirakl_encode(text)
+            vals["new_product_report_name"] = "P45-%s.csv" % import_id
+            for product in parse_new_product_report(
+                text, columns["sku"], self.product_report_product_column
+            ):
+                if product.sku in skus:
+                    created[skus[product.sku]] = product.product_sku
+        if mirakl_status in PRODUCT_FAILED:
+            reason = (
+                status.get("reason_status")
+                or "; ".join(file_messages)
+                or _("Mirakl reports the import %(status)s.", status=mirakl_status)
+            )
+            for offer_id in offer_ids:
+                errors.setdefault(offer_id, reason)
+        self._mirakl_report_file_problems(record, file_messages, unmatched)
+        accepted = self._mirakl_apply_product_import(
+            record, errors, created, file_failed=mirakl_status in PRODUCT_FAILED
+        )
+        vals.update(
+            state="failed"
+            if mirakl_status in PRODUCT_FAILED
+            else "error"
+            if errors
+            else "done",
+            finished_date=fields.Datetime.now(),
+            lines_in_error=len(errors),
+            lines_in_success=len(accepted),
+        )
+        record.write(vals)
+        self._mirakl_commit()
+        if accepted and not self.env.context.get("mirakl_offer_export"):
+            self._mirakl_after_products_created(accepted)
+        return True
+
+    def _mirakl_product_report_errors(self, record, status, vals, skus):
+        """Read a finished product import's P47 and P44 reports (stored in
+        ``vals``): ``({offer id: message}, file-level messages, unmatched
+        lines)``, or None when a report could not be read."""
+        import_id = record.mirakl_import_id
+        mirakl_status = status.get("import_status")
+        offer_ids = record._mirakl_offer_ids()
+        columns = self._mirakl_product_columns()
+        errors, file_messages, unmatched = {}, [], []
+        reports = (
+            (
+                "P47",
+                "transformation_report",
+                status.get("has_transformation_error_report")
+                or mirakl_status == "TRANSFORMATION_FAILED",
+                lambda c: c.get_product_import_transformation_error_report(import_id),
+            ),
+            (
+                "P44",
+                "error_report",
+                status.get("has_error_report"),
+                lambda c: c.get_product_import_error_report(import_id),
+            ),
+        )
+        for operation, field_name, wanted, call in reports:
+            if not wanted:
+                continue
+            ok, text = self._mirakl_call(operation, call, record=record)
+            if not ok:
+                if mirakl_status == "TRANSFORMATION_FAILED" and operation == "P47":
+                    continue  # the reason_status says why
+                return None
+            vals[field_name] = record._mirakl_encode(text)
+            vals[field_name + "_name"] = "%s-%s.csv" % (operation, import_id)
+            for line in parse_product_error_report(
+                text, columns["sku"], self.product_report_message_column
+            ):
+                offer_id = skus.get(line.sku) if line.sku else None
+                if (
+                    offer_id is None
+                    and line.line
+                    and 2 <= line.line <= (len(offer_ids) + 1)
+                ):
+                    offer_id = offer_ids[line.line - 2]
+                if offer_id is None:
+                    if not line.line or line.line <= 1:
+                        file_messages.append(line.message)
+                    else:
+                        unmatched.append(line)
+                    continue
+                errors[offer_id] = (
+                    "%s; %s" % (errors[offer_id], line.message)
+                    if offer_id in errors
+                    else line.message
+                )
+        return errors, file_messages, unmatched
+
+    def _mirakl_report_file_problems(self, record, file_messages, unmatched):
+        Issue = self.env["mirakl.sync.issue"]
+        if file_messages:
+            Issue._mirakl_record(
+                self,
+                "P47",
+                _(
+                    "Mirakl's remarks about the product file %(name)s: %(messages)s "
+                    "(check the shop's product file settings: separator and "
+                    "column names).",
+                    name=record.name,
+                    messages="; ".join(file_messages[:20]),
+                ),
+                category="config",
+                record=record,
+            )
+        if unmatched:
+            Issue._mirakl_record(
+                self,
+                "P44",
+                _(
+                    "%(count)s report lines of %(name)s name no product that was "
+                    "sent: %(lines)s",
+                    count=len(unmatched),
+                    name=record.name,
+                    lines="; ".join(
+                        "%s: %s" % (line.sku or line.line, line.message)
+                        for line in unmatched[:20]
+                    ),
+                ),
+                category="protocol",
+                record=record,
+            )
+
+    def _mirakl_apply_product_import(self, record, errors, created, file_failed=False):
+        """Store a finished product import's outcome on its offers; file the
+        rejected products' issues and close the accepted ones'. Returns the
+        ids of the offers whose product Mirakl accepted.
+
+        A product Mirakl rejected is sent again only once its line changes,
+        unless the whole file failed (``file_failed``: not the product's
+        fault, so the next send sends it again)."""
+        cr = self.env.cr
+        Offer = self.env["mirakl.offer"].sudo()
+        Offer.flush_model()
+        now = fields.Datetime.now()
+        offer_ids = record._mirakl_offer_ids()
+        error_ids = [oid for oid in offer_ids if oid in errors]
+        ok_ids = [oid for oid in offer_ids if oid not in errors]
+        cr.execute(
+            """
+            UPDATE mirakl_offer o
+               SET product_state = 'done', product_digest = product_pending_digest,
+                   product_error = NULL, product_error_digest = NULL,
+                   product_import_id = NULL,
+                   product_created_date = CASE WHEN v.product_sku IS NOT NULL
+                        THEN %s ELSE o.product_created_date END,
+                   mirakl_product_sku = COALESCE(NULLIF(v.product_sku, ''),
+                                                 o.mirakl_product_sku)
+              FROM unnest(%s::int[], %s::text[]) AS v(id, product_sku)
+             WHERE o.id = v.id AND o.product_import_id = %s
+            RETURNING o.id
+            """,
+            (
+                now,
+                ok_ids,
+                [created.get(oid) for oid in ok_ids],
+                record.id,
+            ),
+        )
+        accepted = [row[0] for row in cr.fetchall()]
+        cr.execute(
+            """
+            UPDATE mirakl_offer o
+               SET product_state = 'error', product_error = v.message,
+                   product_error_digest = CASE WHEN %s THEN NULL
+                                          ELSE o.product_pending_digest END,
+                   product_import_id = NULL
+              FROM unnest(%s::int[], %s::text[]) AS v(id, message)
+             WHERE o.id = v.id AND o.product_import_id = %s
+            """,
+            (file_failed, error_ids, [errors[oid] for oid in error_ids], record.id),
+        )
+        Offer.invalidate_model()
+        Issue = self.env["mirakl.sync.issue"].sudo()
+        if accepted:
+            Issue.search(
+                [
+                    ("backend_id", "=", self.id),
+                    ("operation", "=", "P41"),
+                    ("res_model", "=", "mirakl.offer"),
+                    ("res_id", "in", accepted),
+                    ("state", "=", "open"),
+                ]
+            )._mirakl_close(_("Accepted by a later product import"))
+        for offer in Offer.browse(error_ids[:MAX_OFFER_ISSUES]):
+            Issue._mirakl_record(
+                self,
+                "P41",
+                _(
+                    "Mirakl rejected the product of SKU %(sku)s (%(name)s): "
+                    "%(message)s. %(next)s",
+                    sku=offer.shop_sku,
+                    name=record.name,
+                    message=errors[offer.id],
+                    next=_("It is sent again with the next send.")
+                    if file_failed
+                    else _("It is sent again once its data changes."),
+                ),
+                category="data",
+                record=offer,
+                mirakl_ref=offer.shop_sku,
+            )
+        if len(error_ids) > MAX_OFFER_ISSUES:
+            Issue._mirakl_record(
+                self,
+                "P41",
+                _(
+                    "Mirakl rejected %(count)s products of %(name)s; the first "
+                    "%(shown)s have their own issue, every product shows its "
+                    "reason (filter the products on 'Rejected').",
+                    count=len(error_ids),
+                    name=record.name,
+                    shown=MAX_OFFER_ISSUES,
+                ),
+                category="data",
+                record=record,
+            )
+        return accepted
+
+    def _mirakl_give_up_product_import(self, record, reason):
+        """A product import Mirakl has not reported on for too long: its
+        products count as not sent, so the next send sends them again."""
+        message = _(
+            "Mirakl gave no final status for %(name)s within %(hours)s hours "
+            "(%(reason)s); its products will be sent again.",
+            name=record.name,
+            hours=IMPORT_GIVE_UP_HOURS,
+            reason=reason,
+        )
+        self.env["mirakl.offer"].flush_model()
+        self.env.cr.execute(
+            """
+            UPDATE mirakl_offer
+               SET product_state = CASE WHEN product_digest IS NULL THEN 'new'
+                                        ELSE 'done' END,
+                   product_error = %s, product_import_id = NULL
+             WHERE id = ANY(%s) AND product_import_id = %s
+            """,
+            (message, record._mirakl_offer_ids(), record.id),
+        )
+        self.env["mirakl.offer"].invalidate_model()
+        record.write(
+            {
+                "state": "failed",
+                "reason_status": message,
+                "finished_date": fields.Datetime.now(),
+            }
+        )
+
+    def _mirakl_after_products_created(self, offer_ids):
+        """Products Mirakl accepted: their offers may go out now (OF24 when
+        the shop sends offers; stock files send them at the next push)."""
+        if self.offer_export_enabled:
+            self._mirakl_export_offers()
+
+    # === RETRY === #
+
+    def _mirakl_retry_issue(self, issue):
+        if issue.operation in ("H11", "PM11", "VL11"):
+            return self._mirakl_refresh_product_model()
+        if issue.operation in ("P41", "P42", "P44", "P45", "P47"):
+            if issue.mirakl_ref == "readiness":
+                self._mirakl_check_products()
+                return not self.product_not_ready_count
+            return self._mirakl_send_products()["ok"]
+        return super()._mirakl_retry_issue(issue)
