@@ -65,6 +65,7 @@ TIME_LIMIT_LINE = re.compile(r"timeout after \d+s|virtual real time limit")
 EXCEPTION_LINE = re.compile(
     r"^([A-Za-z_][\w.]*(Error|Exception|Failure|Violation|Fault))\b"
 )
+QUERY_TABLE = re.compile(r'\b(UPDATE|INSERT INTO|DELETE FROM|FROM)\s+"?(\w+)')
 KILL_MARK = "=== soak: server restarted after kill -9 ==="
 # Faults of the soak, with their share of a 20 % fault rate.
 FAULTS = (
@@ -584,7 +585,7 @@ class Soak:
         for index, line in enumerate(lines):
             match = ERROR_LINE.match(line)
             if match:
-                errors["%s: %s" % (match.group(2), match.group(3)[:70])] += 1
+                errors[error_kind(match, lines[index + 1 : index + 60])] += 1
             if TIME_LIMIT_LINE.search(line):
                 limits += 1
             if line.startswith("Traceback (most recent call last)"):
@@ -594,6 +595,25 @@ class Soak:
                         tracebacks[found.group(1)] += 1
                         break
         return {"errors": errors, "tracebacks": tracebacks, "time_limit": limits}
+
+
+def error_kind(match, following):
+    """An ERROR line's kind. Odoo logs every failed query as "bad query";
+    its kind names the statement, the table and PostgreSQL's own message
+    (the "ERROR:" line after the query), e.g. a serialization failure."""
+    logger, message = match.group(2), match.group(3)
+    if not message.startswith("bad query"):
+        return "%s: %s" % (logger, message[:70])
+    statement = QUERY_TABLE.search(message)
+    reason = next(
+        (f[len("ERROR:") :].strip() for f in following if f.startswith("ERROR:")),
+        "?",
+    )
+    return "%s: bad query (%s): %s" % (
+        logger,
+        " ".join(statement.groups()) if statement else "?",
+        reason[:70],
+    )
 
 
 def report(figures, elapsed, args):
