@@ -28,7 +28,6 @@ chunk and the file size.
 """
 
 import hashlib
-import json
 import logging
 import re
 import secrets
@@ -1537,18 +1536,8 @@ class MiraklBackend(models.Model):
         )
         if not ok:
             return None
-        Import = self.env["mirakl.offer.import"].sudo()
-        record = Import.create(
-            {
-                "backend_id": self.id,
-                "kind": "product",
-                "mode": mode,
-                "mirakl_import_id": str(result),
-                "line_count": len(rows),
-                "offer_ids_json": json.dumps([row.offer_id for row in rows]),
-                "file": Import._mirakl_encode(content),
-                "file_name": name,
-            }
+        record = self.env["mirakl.offer.import"]._mirakl_record_sent(
+            self, "product", mode, result, [row.offer_id for row in rows], content, name
         )
         self.env["mirakl.offer"].flush_model()
         self.env.cr.execute(

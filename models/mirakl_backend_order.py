@@ -982,19 +982,16 @@ class MiraklBackend(models.Model):
         return outcome
 
     def _mirakl_close_acceptance_issue(self, sale, lost=False):
-        Issue = self.env["mirakl.sync.issue"]
-        if not lost:
-            Issue._mirakl_resolve(
-                self, "OR21", record=sale, mirakl_ref=sale.mirakl_order_id
-            )
-            return
-        issues = Issue.sudo().search(
-            Issue._mirakl_key_domain(self, "OR21", sale, sale.mirakl_order_id)
+        issues = self.env["mirakl.sync.issue"]._mirakl_resolve(
+            self,
+            "OR21",
+            record=sale,
+            mirakl_ref=sale.mirakl_order_id,
+            resolution=lost
+            and _("Refused by Mirakl after the acceptance deadline: a lost order."),
         )
-        issues.write({"category": "lost"})
-        issues._mirakl_close(
-            _("Refused by Mirakl after the acceptance deadline: a lost order.")
-        )
+        if lost:
+            issues.write({"category": "lost"})
 
     def _mirakl_close_held_order(self, order):
         """Close the issues of an order held back without a Sales Order that
@@ -1003,10 +1000,6 @@ class MiraklBackend(models.Model):
         Returns True when it is a lost order: refused by Mirakl itself once
         the acceptance window was over (the issue is counted as lost).
         """
-        Issue = self.env["mirakl.sync.issue"]
-        issues = Issue.sudo().search(
-            Issue._mirakl_key_domain(self, "OR11", mirakl_ref=order.order_id)
-        )
         deadline = mappers.acceptance_deadline(order, self.acceptance_window_hours)
         lost = order.state == "REFUSED" and (
             order.state_reason_code == mappers.AUTO_REFUSED
@@ -1014,11 +1007,8 @@ class MiraklBackend(models.Model):
                 not order.acceptance_decision_date and deadline <= fields.Datetime.now()
             )
         )
-        if not issues:
-            return lost
         reason = order.state_reason_label or order.state_reason_code or order.state
         if lost:
-            issues.write({"category": "lost", "deadline": deadline})
             resolution = _(
                 "Refused by Mirakl after the acceptance deadline (%(reason)s): a "
                 "lost order.",
@@ -1028,7 +1018,11 @@ class MiraklBackend(models.Model):
             resolution = _("Refused on Mirakl (%(reason)s).", reason=reason)
         else:
             resolution = _("Cancelled on Mirakl (%(reason)s).", reason=reason)
-        issues._mirakl_close(resolution)
+        issues = self.env["mirakl.sync.issue"]._mirakl_resolve(
+            self, "OR11", mirakl_ref=order.order_id, resolution=resolution
+        )
+        if lost:
+            issues.write({"category": "lost", "deadline": deadline})
         return lost
 
     def _mirakl_refuse_held_order(self, issue):

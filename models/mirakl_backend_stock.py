@@ -753,18 +753,8 @@ class MiraklBackend(models.Model):
         )
         if not ok:
             return False, None
-        Import = self.env["mirakl.offer.import"].sudo()
-        record = Import.create(
-            {
-                "backend_id": self.id,
-                "kind": "stock",
-                "mode": mode,
-                "mirakl_import_id": result,
-                "line_count": len(rows),
-                "offer_ids_json": json.dumps([row.offer_id for row in rows]),
-                "file": Import._mirakl_encode(content),
-                "file_name": name,
-            }
+        record = self.env["mirakl.offer.import"]._mirakl_record_sent(
+            self, "stock", mode, result, [row.offer_id for row in rows], content, name
         )
         self.env["mirakl.offer"].flush_model()
         self.env.cr.execute(
@@ -1255,18 +1245,14 @@ class MiraklBackend(models.Model):
         )
         if not ok:
             return None
-        Import = self.env["mirakl.offer.import"].sudo()
-        record = Import.create(
-            {
-                "backend_id": self.id,
-                "kind": "offer",
-                "mode": mode,
-                "mirakl_import_id": str(result),
-                "line_count": len(batch),
-                "offer_ids_json": json.dumps([row.offer_id for row, _b, _d in batch]),
-                "file": Import._mirakl_encode(json.dumps({"offers": bodies}, indent=1)),
-                "file_name": "offers-%s.json" % result,
-            }
+        record = self.env["mirakl.offer.import"]._mirakl_record_sent(
+            self,
+            "offer",
+            mode,
+            result,
+            [row.offer_id for row, _b, _d in batch],
+            json.dumps({"offers": bodies}, indent=1),
+            "offers-%s.json" % result,
         )
         updates = [(row, body, digest) for row, body, digest in batch if digest]
         deletes = [row.offer_id for row, _body, digest in batch if not digest]

@@ -130,6 +130,25 @@ class MiraklOfferImport(models.Model):
         return json.loads(self.offer_ids_json or "[]")
 
     @api.model
+    def _mirakl_record_sent(
+        self, backend, kind, mode, mirakl_import_id, offer_ids, content, file_name
+    ):
+        """The record of a file Mirakl accepted for import (STO01, OF24,
+        P41): its id on Mirakl, the offers it carries and the file itself."""
+        return self.sudo().create(
+            {
+                "backend_id": backend.id,
+                "kind": kind,
+                "mode": mode,
+                "mirakl_import_id": str(mirakl_import_id),
+                "line_count": len(offer_ids),
+                "offer_ids_json": json.dumps(list(offer_ids)),
+                "file": self._mirakl_encode(content),
+                "file_name": file_name,
+            }
+        )
+
+    @api.model
     def _mirakl_encode(self, content):
         if isinstance(content, str):
             content = content.encode()

@@ -747,14 +747,20 @@ def offer_states(state, request):
     return 200, {"offer_states": states, "total_count": len(states)}
 
 
-def import_stock(state, request):
+def _uploaded_file(request):
+    """The part named ``file`` of a multipart upload (STO01, P41)."""
     parts = offer_store.parse_multipart(request.body, request.content_type)
     if parts is None:
         raise bad_request("The body must be multipart/form-data with a file part")
     files = [part for part in parts if part.name == "file"]
     if not files:
         raise bad_request("The multipart body has no part named file")
-    stock_import = state.offers.create_stock_import(files[0].content, files[0].filename)
+    return files[0]
+
+
+def import_stock(state, request):
+    upload = _uploaded_file(request)
+    stock_import = state.offers.create_stock_import(upload.content, upload.filename)
     return 201, {"import_id": stock_import.import_id}
 
 
@@ -800,13 +806,8 @@ def list_values_lists(state, request):
 
 
 def import_products(state, request):
-    parts = offer_store.parse_multipart(request.body, request.content_type)
-    if parts is None:
-        raise bad_request("The body must be multipart/form-data with a file part")
-    files = [part for part in parts if part.name == "file"]
-    if not files:
-        raise bad_request("The multipart body has no part named file")
-    product_import = state.products.create_import(files[0].content, files[0].filename)
+    upload = _uploaded_file(request)
+    product_import = state.products.create_import(upload.content, upload.filename)
     return 201, {"import_id": product_import.import_id}
 
 
