@@ -41,19 +41,14 @@ A script, not a test. It
 
 import argparse
 import base64
-import cProfile
-import io
-import pstats
 import sys
-import threading
 import time
 import tracemalloc
-from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_env import InnerBench, peak_mb, run_benchmark
+from odoo_env import InnerBench, peak_mb, profiled, run_benchmark
 
 API_KEY = "bench-sandbox-key"
 SHOP_ID = 2001
@@ -305,29 +300,10 @@ class Bench(InnerBench):
             env.invalidate_all()
             if trace:
                 tracemalloc.start()
-            profiler = cProfile.Profile() if profile else None
-            queries = Counter()
-            if profiler:
-                # Time of each kind of SQL query (Odoo's own query hooks).
-                def hook(_cr, query, _params, _start, delay):
-                    text = query.code if hasattr(query, "code") else str(query)
-                    queries[" ".join(text.split())[:90]] += delay
-
-                threading.current_thread().query_hooks = (hook,)
-                profiler.enable()
-            started = time.perf_counter()
-            result = backend._mirakl_send_products(full=full)
-            elapsed = time.perf_counter() - started
-            if profiler:
-                profiler.disable()
-                threading.current_thread().query_hooks = ()
-                for text, delay in queries.most_common(12):
-                    print("  SQL %6.3f s  %s" % (delay, text))
-                out = io.StringIO()
-                stats = pstats.Stats(profiler, stream=out)
-                stats.sort_stats("cumulative").print_stats(30)
-                stats.sort_stats("tottime").print_stats(25)
-                print(out.getvalue())
+            with profiled(profile, sql=True):
+                started = time.perf_counter()
+                result = backend._mirakl_send_products(full=full)
+                elapsed = time.perf_counter() - started
             peak = 0
             if trace:
                 peak = tracemalloc.get_traced_memory()[1]

@@ -42,11 +42,8 @@ the same partners), so neither side pays for them.
 # pylint: disable=print-used
 
 import argparse
-import cProfile
 import functools
 import importlib
-import io
-import pstats
 import random
 import re
 import sys
@@ -57,7 +54,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_env import InnerBench, peak_mb, run_benchmark
+from odoo_env import InnerBench, peak_mb, profiled, run_benchmark
 
 TARGET = 1.25
 API_KEY = "bench-sandbox-key"
@@ -461,18 +458,9 @@ class Bench(InnerBench):
             "of the figures):" % count
         )
         self.post_orders(self.make_specs(count))
-        profiler = cProfile.Profile()
-        profiler.enable()
-        self.run_cron()
-        self.run_cron()
-        profiler.disable()
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats("cumulative").print_stats(25)
-        out.write("The connector's own functions:\n")
-        stats.print_stats("mirakl_connector/(models|lib)", 25)
-        stats.sort_stats("tottime").print_stats(15)
-        print(out.getvalue())
+        with profiled(own=True):
+            self.run_cron()
+            self.run_cron()
 
     def report(self):
         orders = self.orders

@@ -34,9 +34,6 @@ A script, not a test. It
 # pylint: disable=print-used
 
 import argparse
-import cProfile
-import io
-import pstats
 import random
 import sys
 import time
@@ -45,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from odoo_env import InnerBench, peak_mb, run_benchmark
+from odoo_env import InnerBench, peak_mb, profiled, run_benchmark
 
 API_KEY = "bench-sandbox-key"
 SHOP_ID = 2001
@@ -161,20 +158,10 @@ class Bench(InnerBench):
             env = self.env(cr)
             backend = env["mirakl.backend"].browse(backend_id)
             env.invalidate_all()
-            profiler = cProfile.Profile() if profile else None
             started = time.perf_counter()
-            if profiler:
-                profiler.enable()
-            rows = sum(len(chunk) for chunk in backend._mirakl_stock_chunks())
-            if profiler:
-                profiler.disable()
+            with profiled(profile):
+                rows = sum(len(chunk) for chunk in backend._mirakl_stock_chunks())
             elapsed = time.perf_counter() - started
-            if profiler:
-                out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
-                    25
-                )
-                print(out.getvalue())
             return elapsed, rows
 
     def push(self, backend_id, full, trace=False):

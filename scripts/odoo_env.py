@@ -15,12 +15,17 @@ addon is always importable as ``odoo.addons.mirakl_connector``.
 """
 
 import configparser
+import contextlib
+import cProfile
+import io
 import os
+import pstats
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -303,6 +308,43 @@ class InnerBench:
     def calls(self):
         """Calls the sandbox received, per operation."""
         return Counter(c["operation"] for c in self.control("GET", "calls")["calls"])
+
+
+@contextlib.contextmanager
+def profiled(enabled=True, sql=False, own=False, stream=None):
+    """``--profile`` of a benchmark: a cProfile of the block (cumulative and
+    own time), the connector's own functions when ``own``, and with ``sql``
+    the time of each kind of SQL query (Odoo's query hooks of this thread).
+    Does nothing when not ``enabled``."""
+    if not enabled:
+        yield
+        return
+    queries = Counter()
+
+    def hook(_cr, query, _params, _start, delay):
+        text = query.code if hasattr(query, "code") else str(query)
+        queries[" ".join(text.split())[:90]] += delay
+
+    if sql:
+        threading.current_thread().query_hooks = (hook,)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        if sql:
+            threading.current_thread().query_hooks = ()
+        out = io.StringIO()
+        for text, delay in queries.most_common(12):
+            out.write("  SQL %6.3f s  %s\n" % (delay, text))
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(25)
+        if own:
+            out.write("The connector's own functions:\n")
+            stats.print_stats("mirakl_connector/(models|lib)", 25)
+        stats.sort_stats("tottime").print_stats(15)
+        (stream or sys.stdout).write(out.getvalue() + "\n")
 
 
 def peak_mb():
