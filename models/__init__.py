@@ -1,38 +1,28 @@
-from . import ir_cron
-from . import mirakl_call_stat
-from . import mirakl_backend
-from . import mirakl_backend_order
-from . import mirakl_backend_shipment
-from . import mirakl_backend_stock
-from . import mirakl_backend_payout
-from . import mirakl_carrier
-from . import mirakl_reason
-from . import mirakl_shipment
-from . import mirakl_shipping_type
-from . import mirakl_sync_issue
-from . import mirakl_tax_map
-from . import res_config_settings
-from . import res_partner
-from . import sale_order
-from . import sale_order_line
-from . import stock_picking
-from . import mirakl_offer
-from . import mirakl_offer_import
-from . import product
-from . import mirakl_payout
-from . import mirakl_transaction_map
-from . import mirakl_invoice
-from . import mirakl_refund
-from . import mirakl_settlement
-from . import mirakl_order_check
-from . import mirakl_backend_cockpit
-from . import mirakl_category
-from . import mirakl_category_map
-from . import mirakl_value_list
-from . import mirakl_value
-from . import mirakl_value_map
-from . import mirakl_attribute
-from . import mirakl_attribute_requirement
-from . import mirakl_backend_catalogue
-from . import mirakl_offer_product
-from . import product_catalogue
+# Concern packages, in load order. Odoo builds each model from its classes in
+# the order they are imported: a package that extends a model (or overrides a
+# method) of another package must come after it.
+
+# The shop (mirakl.backend), its run machinery, the issue ledger, API health:
+# every other package extends the shop, so it comes first.
+from . import core
+
+# OR11 into Sales Orders: extends the shop and the Sales Order, which the
+# shipments and finance packages extend in turn.
+from . import orders
+
+# Deliveries out (OR23/OR24/ST*): extends the shop and builds on orders.
+from . import shipments
+
+# Stock and offers out (STO01/OF24): defines mirakl.offer and
+# mirakl.offer.import, which the catalogue extends.
+from . import offers
+
+# Products out (P41): extends the offers' models after them.
+from . import catalogue
+
+# Payouts, invoices, refunds, the settlement: extends the Sales Order after
+# orders.
+from . import finance
+
+# The shop's overview: reads the fields of every concern, so it loads last.
+from . import cockpit

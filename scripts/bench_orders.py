@@ -102,7 +102,7 @@ class Bench(InnerBench):
         # pylint: disable=import-outside-toplevel
         import odoo
 
-        from odoo.addons.mirakl_connector.models import mirakl_backend
+        from odoo.addons.mirakl_connector.models.core import mirakl_backend
 
         from sandbox import server as sandbox_server
 

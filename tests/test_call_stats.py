@@ -13,11 +13,11 @@ from odoo.tools import mute_logger
 
 from ..lib import MiraklTimeoutError
 from ..lib.stats import CallCounters, CallStats, hour_of
-from ..models.mirakl_call_stat import _buffer
+from ..models.core.mirakl_call_stat import _buffer
 from .common import API_KEY, MiraklCommon, action_records
 from .order_common import OrderCommon
 
-STATS_LOGGER = "odoo.addons.mirakl_connector.models.mirakl_call_stat"
+STATS_LOGGER = "odoo.addons.mirakl_connector.models.core.mirakl_call_stat"
 Totals = namedtuple(
     "Totals",
     "calls rate_limited server_errors timeouts failures duration_ms rows",

@@ -113,7 +113,7 @@ class TestReliability(OrderCommon):
     # The broken unique key is a failed INSERT (ERROR "bad query") and a
     # WARNING naming the order: both expected here.
     @mute_logger(
-        "odoo.sql_db", "odoo.addons.mirakl_connector.models.mirakl_backend_order"
+        "odoo.sql_db", "odoo.addons.mirakl_connector.models.orders.mirakl_backend_order"
     )
     def test_4_duplicate_line_id_and_foreign_unique_key_are_issues(self):
         bad = self.raw("DUP-1-A", ("std", 1), ("std2", 1))

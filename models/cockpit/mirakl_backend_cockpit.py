@@ -16,8 +16,8 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from .. import const
-from ..lib import mappers
+from ... import const
+from ...lib import mappers
 
 # The cockpit's order figures: the domains of the Mirakl orders' named
 # filters "Mirakl: to accept" and "Mirakl: paid, to ship".

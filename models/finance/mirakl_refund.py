@@ -32,7 +32,7 @@ from odoo import _, api, fields, models
 from odoo.fields import Command
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 
-from ..lib import mappers
+from ...lib import mappers
 
 _logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError
 
-from .. import const
-from ..lib import MiraklError, MiraklValidationError, mappers
+from ... import const
+from ...lib import MiraklError, MiraklValidationError, mappers
 
 _logger = logging.getLogger(__name__)
 

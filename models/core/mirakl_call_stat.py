@@ -31,9 +31,9 @@ from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo import _, api, fields, models
 
-from .. import const
-from ..lib import MiraklClient
-from ..lib.stats import CallStats
+from ... import const
+from ...lib import MiraklClient
+from ...lib.stats import CallStats
 
 _logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 from odoo import fields, models
 from odoo.tools import float_round
 
-from ..lib import mappers
+from ...lib import mappers
 
 
 class SaleOrderLine(models.Model):

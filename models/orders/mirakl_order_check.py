@@ -30,9 +30,9 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from .. import const
-from ..lib import mappers
-from .mirakl_shipment import SHIPPED_STATES
+from ... import const
+from ...lib import mappers
+from ..shipments.mirakl_shipment import SHIPPED_STATES
 
 _logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ import json
 from odoo import _, api, fields, models
 from odoo.tools import float_round
 
-from ..lib import mappers
+from ...lib import mappers
 
 
 class StockPicking(models.Model):

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from odoo import _, api, fields, models
 
-from ..lib import mappers
+from ...lib import mappers
 from .mirakl_payout import PAYMENT_TYPE, _json
 from .mirakl_transaction_map import COMMISSION, DEFAULT_MAP
 

@@ -23,7 +23,7 @@ from odoo import _, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_is_zero
 
-from ..lib import mappers
+from ...lib import mappers
 from .mirakl_transaction_map import (
     COMMISSION,
     CREDITS,

@@ -38,13 +38,13 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools import html2plaintext
 
-from ..lib.products import (
+from ...lib.products import (
     build_product_file,
     parse_new_product_report,
     parse_product_error_report,
 )
+from ..offers.mirakl_backend_stock import IMPORT_GIVE_UP_HOURS, MAX_OFFER_ISSUES
 from .mirakl_attribute import ROLES
-from .mirakl_backend_stock import IMPORT_GIVE_UP_HOURS, MAX_OFFER_ISSUES
 
 _logger = logging.getLogger(__name__)
 

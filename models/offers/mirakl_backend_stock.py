@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from ..lib.offers import build_stock_file, parse_error_report
+from ...lib.offers import build_stock_file, parse_error_report
 from .mirakl_offer_import import FINISHED_STATUSES
 
 _logger = logging.getLogger(__name__)

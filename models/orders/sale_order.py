@@ -6,8 +6,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare
 
-from .. import const
-from ..lib import mappers
+from ... import const
+from ...lib import mappers
 
 _logger = logging.getLogger(__name__)
 

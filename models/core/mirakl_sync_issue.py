@@ -4,9 +4,9 @@ from collections import defaultdict
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .. import const
-from ..lib import mappers
-from ..lib.redact import excerpt, redact
+from ... import const
+from ...lib import mappers
+from ...lib.redact import excerpt, redact
 from .mirakl_backend import CRASH_REF
 
 _logger = logging.getLogger(__name__)

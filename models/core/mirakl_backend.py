@@ -11,14 +11,14 @@ import psycopg2
 from odoo import _, api, fields, models, modules, tools
 from odoo.exceptions import AccessError, ValidationError
 
-from .. import const
-from ..lib import (
+from ... import const
+from ...lib import (
     MiraklConfigError,
     MiraklDeadlineError,
     MiraklError,
     normalise_base_url,
 )
-from ..lib import const as lib_const
+from ...lib import const as lib_const
 from .ir_cron import cron_pass_deadline
 from .mirakl_call_stat import ShopClient
 

@@ -27,10 +27,10 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 
-from .. import const
-from ..lib import MiraklDeadlineError, MiraklError, mappers
-from ..lib.countries import alpha2
-from .mirakl_backend import CRASH_REF
+from ... import const
+from ...lib import MiraklDeadlineError, MiraklError, mappers
+from ...lib.countries import alpha2
+from ..core.mirakl_backend import CRASH_REF
 
 _logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from .. import const
-from .mirakl_backend import find_feature
+from ... import const
+from ..core.mirakl_backend import find_feature
 
 _logger = logging.getLogger(__name__)
 

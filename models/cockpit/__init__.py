@@ -1,0 +1,1 @@
+from . import mirakl_backend_cockpit
