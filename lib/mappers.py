@@ -546,6 +546,9 @@ def parse_line(raw, order_id, cancellations_included=False, notes=None):
 def parse_order(raw, cancellations_included=False):
     """An ``Order`` from one element of OR11's ``orders``.
 
+    Longer than 80 lines because most of it is the one ``Order(...)`` call,
+    written one field per source line.
+
     :raises MiraklPayloadError: a field the connector needs is missing or
         malformed (the message names it)
     """

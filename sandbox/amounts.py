@@ -376,6 +376,9 @@ def seller_cancelation(
     :raises CancelationError: the quantity, an amount or a tax is out of
         range (negative, above what is left in either tax mode, unknown code,
         taxes above the tax-inclusive amount they belong to)
+
+    Kept in one piece (over 80 lines, ten of them the signature): its checks
+    run in the order that decides which error OR30 reports first.
     """
     done = sum(c.quantity for c in previous)
     if not 1 <= quantity <= line.quantity - done:

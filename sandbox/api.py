@@ -69,9 +69,9 @@ OR24 ``TRACKING_MANDATORY`` (the order's shipping type has
 ``mandatory_tracking`` and no tracking number was stored by OR23) and
 ``ORDER_HAS_SHIPMENTS`` (ST01 made shipments for the order: ship them with
 ST24); OR29 ``ORDER_CANCEL_NOT_ALLOWED`` (``can_cancel`` is false: the order
-is not ``SHIPPING`` or has shipments); OR30's codes are listed in ``state``.
+is not ``SHIPPING`` or has shipments); OR30's codes are listed in ``cancelations``.
 The ST operations report per-shipment refusals inside their 2xx answer
-(``shipment_errors``, messages only; ``state`` lists them) and answer 400
+(``shipment_errors``, messages only; ``shipments`` lists them) and answer 400
 ``VALIDATION_ERROR`` only for a malformed body.
 
 PC01 sandbox convention: partial acceptance is published as
@@ -92,7 +92,7 @@ call, so later filters are ignored (as the API document says); sort
 ``shippingDate,ASC`` (default) or ``shippingDate,DESC``. It lists the
 ``SHIPPING`` lines with a quantity neither cancelled nor put in a shipment
 (ST01), that quantity, and only orders with such a line. Raw orders (see
-``state``) are never listed.
+``orders``) are never listed.
 
 ST11 details: the same seek paging; sort ``dateCreated,ASC`` (default) or
 ``dateCreated,DESC`` (ties in creation order); filters ``order_id``,
@@ -158,19 +158,38 @@ is_shop_right}``, sorted by type) and the deprecated ``total_count``;
 filter (RE02 is deprecated).
 """
 
-import base64
-import binascii
 import copy
-import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote
 
-from . import billing, seed
-from . import offers as offer_store
+from . import seed
 from .amounts import TAX_MODES
-from .state import (
+from .api_offers import (
+    download_accounting_document,
+    import_offers,
+    import_products,
+    import_stock,
+    list_accounting_documents,
+    list_billing_cycles,
+    list_hierarchies,
+    list_offers,
+    list_product_attributes,
+    list_transaction_lines,
+    list_values_lists,
+    offer_import_error_report,
+    offer_import_status,
+    offer_states,
+    product_error_report,
+    product_import_status,
+    product_new_product_report,
+    product_transformation_error_report,
+    stock_import_error_report,
+    stock_import_status,
+)
+from .api_request import _dates_of, _decode_token, _seek_page, _window
+from .common import (
     NO_DEBIT,
     ORDER_STATES,
     PAYMENT_WORKFLOW,
@@ -178,13 +197,10 @@ from .state import (
     SHIPMENT_DEBIT_STATES,
     SHIPMENT_STATES,
     SHIPPING,
-    RawAnswer,
-    RawOrder,
     SandboxError,
     bad_request,
-    parse_datetime,
-    validation_error,
 )
+from .orders import RawOrder
 from .views import (
     iso,
     lines_to_ship,
@@ -195,118 +211,6 @@ from .views import (
 )
 
 API_VERSION = "3.214.0-sandbox"
-MAX_LIST_VALUES = 100
-
-
-@dataclass
-class ApiRequest:
-    """What a handler needs to know about one /api/ call."""
-
-    method: str
-    path: str
-    params: dict  # path parameters, decoded
-    query: "Query"
-    body: bytes
-    content_type: str
-
-    def json(self):
-        """The JSON body; 415 / 400 VALIDATION_ERROR when it is not one."""
-        media_type = self.content_type.split(";")[0].strip().lower()
-        if self.body.strip() and media_type != "application/json":
-            raise SandboxError(415, "The body must be sent as application/json")
-        try:
-            return json.loads(self.body)
-        except ValueError as exc:
-            raise validation_error("The body is not valid JSON") from exc
-
-
-class Query:
-    """Typed access to query parameters (400 when a value is malformed)."""
-
-    def __init__(self, raw):
-        self.raw = raw  # {name: [values]}, blank values kept
-
-    def text(self, name):
-        values = self.raw.get(name)
-        return values[0] if values and values[0] != "" else None
-
-    def integer(self, name, default, minimum=None, maximum=None):
-        value = self.text(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError as exc:
-            raise bad_request("%s must be an integer" % name) from exc
-        if minimum is not None and number < minimum:
-            raise bad_request("%s must be at least %d" % (name, minimum))
-        if maximum is not None and number > maximum:
-            raise bad_request("%s must be at most %d" % (name, maximum))
-        return number
-
-    def boolean(self, name, default=None):
-        value = self.text(name)
-        if value is None:
-            return default
-        if value.lower() not in ("true", "false"):
-            raise bad_request("%s must be true or false" % name)
-        return value.lower() == "true"
-
-    def date(self, name):
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            return parse_datetime(value)
-        except ValueError as exc:
-            raise bad_request("%s is not an ISO-8601 date-time" % name) from exc
-
-    def choice(self, name, choices, default):
-        value = self.text(name)
-        if value is None:
-            return default
-        if value not in choices:
-            raise bad_request("%s must be one of %s" % (name, ", ".join(choices)))
-        return value
-
-    def seek_sort(self, fields, default_field, default_direction="ASC"):
-        """``sort=<field>,<ASC|DESC>`` of a seek endpoint: ``(field, desc)``;
-        400 for another field or direction."""
-        value = self.text("sort") or "%s,%s" % (default_field, default_direction)
-        field, _sep, direction = value.partition(",")
-        direction = (direction or default_direction).upper()
-        if field not in fields or direction not in ("ASC", "DESC"):
-            raise bad_request(
-                "sort must be %s, then ,ASC or ,DESC" % " or ".join(fields)
-            )
-        return field, direction == "DESC"
-
-    def csv(self, name, choices=None):
-        """Comma-separated list (repeated parameters are joined), or None."""
-        values = [v for v in self.raw.get(name, ()) if v != ""]
-        if not values:
-            return None
-        items = [item.strip() for item in ",".join(values).split(",") if item.strip()]
-        return self._checked_list(name, items, choices)
-
-    def repeated(self, name):
-        """Repeated parameter (``a=1&a=2``), or None."""
-        items = [v for v in self.raw.get(name, ()) if v != ""]
-        return self._checked_list(name, items, None) if items else None
-
-    @staticmethod
-    def _checked_list(name, items, choices):
-        if len(items) > MAX_LIST_VALUES:
-            raise bad_request("%s accepts at most %d values" % (name, MAX_LIST_VALUES))
-        if choices is not None:
-            wrong = [item for item in items if item not in choices]
-            if wrong:
-                raise bad_request("Unknown %s: %s" % (name, ", ".join(wrong)))
-        return items
-
-
-def _window(start, end, moment):
-    return (start is None or moment >= start) and (end is None or moment <= end)
 
 
 # === reference data: A01, PC01, V01, SH21, SH12 === #
@@ -544,32 +448,6 @@ def reasons(state, request):
 # === shipments: ST01, ST11, ST12, ST23, ST24 === #
 
 
-def _encode_token(payload):
-    raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token):
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        offset = payload["offset"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise bad_request("Invalid page_token") from exc
-    if not isinstance(offset, int) or offset < 0:
-        raise bad_request("Invalid page_token")
-    return payload
-
-
-def _dates_of(seek, *keys):
-    """The ISO dates ``keys`` of a seek state (None when absent); a date
-    that does not parse (a forged page token) answers 400."""
-    try:
-        return [parse_datetime(seek[k]) if seek.get(k) else None for k in keys]
-    except (ValueError, TypeError) as exc:
-        raise bad_request("Invalid page_token") from exc
-
-
 def items_to_ship(state, request):
     query = request.query
     limit = query.integer("limit", 10, minimum=1, maximum=state.config["max_page_size"])
@@ -604,19 +482,6 @@ def items_to_ship(state, request):
         key=lambda o: (o.customer_debited, o.order_id), reverse=seek.get("desc")
     )
     return 200, _seek_page(orders, seek, limit, render_item_to_ship)
-
-
-def _seek_page(items, seek, limit, render):
-    """One seek page of ``items`` (already filtered and sorted)."""
-    offset = seek["offset"]
-    body = {"data": [render(item) for item in items[offset : offset + limit]]}
-    if offset + limit < len(items):
-        body["next_page_token"] = _encode_token(dict(seek, offset=offset + limit))
-    if offset > 0:
-        body["previous_page_token"] = _encode_token(
-            dict(seek, offset=max(0, offset - limit))
-        )
-    return body
 
 
 def list_shipments(state, request):
@@ -676,326 +541,6 @@ def ship_shipments(state, request):
 def update_shipment_tracking(state, request):
     success, errors = state.update_shipment_tracking(request.json())
     return 200, {"shipment_errors": errors, "shipment_success": success}
-
-
-# === offers: OF21, OF24, OF02, OF03, OF61; stock: STO01, STO02, STO03 === #
-
-
-def list_offers(state, request):
-    query = request.query
-    paginate = query.boolean("paginate", default=True)
-    page_size = query.integer(
-        "max", 10, minimum=1, maximum=state.config["max_page_size"]
-    )
-    offset = query.integer("offset", 0, minimum=0)
-    sort = query.choice("sort", offer_store.SORTS, "totalPrice")
-    direction = query.choice("order", ("asc", "desc"), "asc")
-    sku = query.text("sku")
-    states = query.csv("offer_state_codes")
-    product_id = query.text("product_id")
-    favorite = query.boolean("favorite", default=False)
-    store = state.offers
-    if sku is not None:
-        offer = store.offers.get(sku)
-        offers = [offer] if offer is not None else []
-    else:
-        offers = store.sorted_offers(sort, direction == "desc")
-    if states is not None:
-        wanted = set(states)
-        offers = [o for o in offers if o.state_code in wanted]
-    if product_id is not None:
-        offers = [o for o in offers if o.product.product_sku == product_id]
-    if favorite:
-        offers = []  # sandbox offers are never favourites
-    page = offers[offset : offset + page_size] if paginate else offers
-    return 200, {
-        "offers": [offer_store.render_offer(o) for o in page],
-        "total_count": len(offers),
-    }
-
-
-def import_offers(state, request):
-    offer_import = state.offers.create_offer_import(request.json())
-    return 201, {"import_id": offer_import.import_id}
-
-
-def offer_import_status(state, request):
-    return 200, state.offers.get_offer_import(request.params["import"]).status_view()
-
-
-def _report(text, content_type, what):
-    if text is None:
-        raise SandboxError(404, "%s has no error report" % what)
-    return 200, RawAnswer(text.encode("utf-8"), content_type)
-
-
-def offer_import_error_report(state, request):
-    offer_import = state.offers.get_offer_import(request.params["import"])
-    return _report(
-        state.offers.offer_error_report(offer_import),
-        "application/octet-stream",
-        "Offer import %s" % offer_import.import_id,
-    )
-
-
-def offer_states(state, request):
-    request.query.boolean("active")  # validated; every sandbox state is active
-    request.query.text("locale")
-    states = [
-        {"code": code, "label": label} for code, label in offer_store.OFFER_STATES
-    ]
-    return 200, {"offer_states": states, "total_count": len(states)}
-
-
-def _uploaded_file(request):
-    """The part named ``file`` of a multipart upload (STO01, P41)."""
-    parts = offer_store.parse_multipart(request.body, request.content_type)
-    if parts is None:
-        raise bad_request("The body must be multipart/form-data with a file part")
-    files = [part for part in parts if part.name == "file"]
-    if not files:
-        raise bad_request("The multipart body has no part named file")
-    return files[0]
-
-
-def import_stock(state, request):
-    upload = _uploaded_file(request)
-    stock_import = state.offers.create_stock_import(upload.content, upload.filename)
-    return 201, {"import_id": stock_import.import_id}
-
-
-def stock_import_status(state, request):
-    stock_import = state.offers.get_stock_import(request.params["import_id"])
-    return 200, stock_import.status_view(state.shop_id)
-
-
-def stock_import_error_report(state, request):
-    stock_import = state.offers.get_stock_import(request.params["import_id"])
-    return _report(
-        state.offers.stock_error_report(stock_import),
-        "text/csv; charset=utf-8",
-        "Stock import %s" % stock_import.import_id,
-    )
-
-
-# === catalogue: H11, PM11, VL11; products: P41, P42, P44, P45, P47 === #
-
-
-def list_hierarchies(state, request):
-    query = request.query
-    nodes = state.products.hierarchies(
-        query.text("hierarchy"), query.integer("max_level", None, minimum=0)
-    )
-    return 200, {"hierarchies": nodes}
-
-
-def list_product_attributes(state, request):
-    query = request.query
-    query.boolean("all_operator_attributes")  # validated; every one is shown
-    attributes = state.products.attributes(
-        query.text("hierarchy"),
-        query.integer("max_level", None, minimum=0),
-        with_roles=query.boolean("with_roles", default=False),
-    )
-    return 200, {"attributes": attributes}
-
-
-def list_values_lists(state, request):
-    lists = state.products.values_lists(request.query.text("code"))
-    return 200, {"values_lists": lists}
-
-
-def import_products(state, request):
-    upload = _uploaded_file(request)
-    product_import = state.products.create_import(upload.content, upload.filename)
-    return 201, {"import_id": product_import.import_id}
-
-
-def product_import_status(state, request):
-    product_import = state.products.get_import(request.params["import"])
-    return 200, product_import.status_view(state.shop_id)
-
-
-def _product_report(state, request, build, what):
-    store = state.products
-    product_import = store.get_import(request.params["import"])
-    text = build(product_import)
-    if text is None:
-        raise SandboxError(
-            404, "Product import %s has no %s" % (product_import.import_id, what)
-        )
-    return 200, RawAnswer(text.encode("utf-8"), "text/csv; charset=utf-8")
-
-
-def product_error_report(state, request):
-    return _product_report(state, request, state.products.error_report, "error report")
-
-
-def product_new_product_report(state, request):
-    return _product_report(
-        state, request, state.products.new_product_report, "new product report"
-    )
-
-
-def product_transformation_error_report(state, request):
-    return _product_report(
-        state,
-        request,
-        state.products.transformation_error_report,
-        "transformation error report",
-    )
-
-
-# === payout data: TL02, SBC11, IV01, IV02 === #
-
-TL02_MAX_LIMIT = 2000
-SBC11_MAX_LIMIT = 1000
-IV01_MAX = 100
-TL02_SORTS = ("dateCreated", "lastUpdated")
-
-
-def list_transaction_lines(state, request):
-    query = request.query
-    limit = query.integer("limit", 10, minimum=1, maximum=TL02_MAX_LIMIT)
-    token = query.text("page_token")
-    if token is not None:
-        seek = _decode_token(token)
-    else:
-        field, desc = query.seek_sort(TL02_SORTS, "dateCreated", "DESC")
-        seek = {"offset": 0, "sort": field, "desc": desc}
-        for name in (
-            "seller_billing_cycle_id",
-            "transaction_type",
-            "order_id",
-            "order_line_id",
-        ):
-            seek[name] = query.csv(name)
-        seek["payment_state"] = query.csv("payment_state", billing.PAYMENT_STATES)
-        for name in ("accounting_document_id", "accounting_document_number"):
-            seek[name] = query.text(name)
-        for name in (
-            "last_updated_from",
-            "date_created_from",
-            "date_created_to",
-            "transaction_date_from",
-            "transaction_date_to",
-        ):
-            seek[name] = iso(query.date(name))
-    updated_from, created_from, created_to, tx_from, tx_to = _dates_of(
-        seek,
-        "last_updated_from",
-        "date_created_from",
-        "date_created_to",
-        "transaction_date_from",
-        "transaction_date_to",
-    )
-    lists = {
-        name: seek.get(name)
-        for name in (
-            "seller_billing_cycle_id",
-            "transaction_type",
-            "order_id",
-            "order_line_id",
-            "payment_state",
-        )
-    }
-
-    def wanted(tl):
-        number = tl.document.number if tl.document else None
-        values = {
-            "seller_billing_cycle_id": tl.cycle_id,
-            "transaction_type": tl.type,
-            "order_id": tl.order_id,
-            "order_line_id": tl.order_line_id,
-            "payment_state": tl.payment_state,
-        }
-        return (
-            all(v is None or values[k] in v for k, v in lists.items())
-            and seek.get("accounting_document_id") in (None, number)
-            and seek.get("accounting_document_number") in (None, number)
-            and _window(updated_from, None, tl.last_updated)
-            and _window(created_from, created_to, tl.created)
-            and _window(tx_from, tx_to, tl.created)
-        )
-
-    lines = [tl for tl in state.billing.lines if wanted(tl)]
-    if seek.get("sort") == "lastUpdated":
-        lines.sort(key=lambda tl: (tl.last_updated, tl.seq), reverse=seek.get("desc"))
-    else:
-        lines.sort(key=lambda tl: (tl.created, tl.seq), reverse=seek.get("desc"))
-    body = _seek_page(lines, seek, limit, billing.render_line)
-    offset = seek["offset"]
-    if offset == 0 and len(lines) > limit:
-        missing = {c.cycle_id for c in state.billing.cycles if c.missing_page}
-        if any(tl.cycle_id in missing for tl in lines):
-            # the cycle's ``missing_page``: the first page's token skips page 2
-            body.pop("next_page_token", None)
-            if 2 * limit < len(lines):
-                body["next_page_token"] = _encode_token(dict(seek, offset=2 * limit))
-    return 200, body
-
-
-def list_billing_cycles(state, request):
-    query = request.query
-    limit = query.integer("limit", 10, minimum=1, maximum=SBC11_MAX_LIMIT)
-    token = query.text("page_token")
-    if token is not None:
-        seek = _decode_token(token)
-    else:
-        seek = {
-            "offset": 0,
-            "ids": query.csv("id"),
-            "states": query.csv("pay_out_state", billing.PAY_OUT_STATES),
-            "start": iso(query.date("start_date")),
-            "end": iso(query.date("end_date")),
-        }
-    start, end = _dates_of(seek, "start", "end")
-    ids, states = seek.get("ids"), seek.get("states") or billing.PAY_OUT_STATES
-    cycles = [
-        c
-        for c in state.billing.cycles
-        if (ids is None or c.cycle_id in ids)
-        and c.pay_out["state"] in states
-        and _window(start, end, c.created)
-    ]
-    return 200, _seek_page(
-        cycles, seek, limit, lambda c: billing.render_cycle(state, c)
-    )
-
-
-def list_accounting_documents(state, request):
-    query = request.query
-    page_size = query.integer("max", 10, minimum=1, maximum=IV01_MAX)
-    offset = query.integer("offset", 0, minimum=0)
-    kind = query.choice("type", ("ALL",) + billing.DOCUMENT_TYPES, billing.AUTO_INVOICE)
-    cycle_ids = query.csv("seller_billing_cycle_id")
-    invoice_ids = query.csv("invoice_id")
-    start, end = query.date("start_date"), query.date("end_date")
-    documents = [
-        d
-        for d in state.billing.documents
-        if kind in ("ALL", d.type)
-        and (cycle_ids is None or d.cycle_id in cycle_ids)
-        and (invoice_ids is None or d.number in invoice_ids)
-        and _window(start, end, d.created)
-    ]
-    page = documents[offset : offset + page_size]
-    return 200, {
-        "invoices": [billing.render_document(state, d) for d in page],
-        "total_count": len(documents),
-    }
-
-
-def download_accounting_document(state, request):
-    raw = request.params["accounting_document_id"]
-    try:
-        invoice_id = int(raw)
-    except ValueError as exc:
-        raise bad_request("accounting_document_id must be an integer") from exc
-    document = state.billing.document(invoice_id)
-    return 200, RawAnswer(
-        billing.document_pdf(state, document), "application/octet-stream"
-    )
 
 
 # === routing === #

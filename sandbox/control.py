@@ -173,13 +173,13 @@ Cancellations (``cancel``): a quantity beyond what remains of a line (less
 what ST01 put in shipments: shipped goods cannot be cancelled), a refused
 line, an order with nothing left to cancel, or an order that is not
 ``WAITING_ACCEPTANCE``, ``WAITING_DEBIT``, ``WAITING_DEBIT_PAYMENT`` or
-``SHIPPING`` answer 400; ``state`` and ``views`` describe the effects. The
+``SHIPPING`` answer 400; ``orders`` and ``views`` describe the effects. The
 reason code is free text (the operator's side is not checked against RE01).
 
 Raw orders (``orders/raw``): the JSON must have at least ``order_id``,
 ``order_state``, ``created_date``, ``last_updated_date`` (ISO-8601) and
 ``order_lines`` with ``order_line_id`` and ``order_line_state``, else 400;
-``state`` says what the sandbox does with them. A replayed order keeps its
+``orders`` says what the sandbox does with them. A replayed order keeps its
 dates: one still ``WAITING_ACCEPTANCE`` but created longer ago than the
 acceptance window is refused (``AUTO_REFUSED``) on the next request, so move
 the clock back or widen the window first.
@@ -190,11 +190,12 @@ import re
 from decimal import Decimal, InvalidOperation
 from urllib.parse import unquote
 
-from . import billing, seed
+from . import billing, billing_views, seed
 from .amounts import TAX_MODES
 from .api import OPERATIONS
-from .offers import OFFER_STATE_CODES, control_view
-from .state import CUSTOMER_CANCELED, SandboxError, bad_request, parse_datetime
+from .common import CUSTOMER_CANCELED, SandboxError, bad_request, parse_datetime
+from .offer_views import control_view
+from .offers import OFFER_STATE_CODES
 from .views import iso, render_order, render_refund
 
 MAX_ORDERS_PER_CALL = 5000
@@ -758,7 +759,7 @@ def add_billing_item(state, request):
             raise bad_request("transaction_type is required")
         amount = _decimal(body.get("amount"), "amount", signed=True)
         line = state.billing.add_line(transaction_type, amount, moment, billing.PAYABLE)
-        return 200, {"lines": [billing.render_line(line)], "document": None}
+        return 200, {"lines": [billing_views.render_line(line)], "document": None}
     if kind not in billing.ITEM_KINDS:
         raise bad_request("type must be one of %s, RAW" % ", ".join(billing.ITEM_KINDS))
     _only(body, {"type", "amount_excl_tax", "vat_rate", "description"}, "item")
@@ -770,8 +771,10 @@ def add_billing_item(state, request):
         kind, amount, vat_rate, _text(body, "description"), moment
     )
     return 200, {
-        "lines": [billing.render_line(line) for line in lines],
-        "document": billing.render_document(state, document) if document else None,
+        "lines": [billing_views.render_line(line) for line in lines],
+        "document": (
+            billing_views.render_document(state, document) if document else None
+        ),
     }
 
 
@@ -806,13 +809,13 @@ def close_billing_cycle(state, request):
         missing_page,
     )
     return 200, {
-        "cycle": billing.render_cycle(state, cycle),
-        "document": billing.render_document(state, cycle.document),
+        "cycle": billing_views.render_cycle(state, cycle),
+        "document": billing_views.render_document(state, cycle.document),
     }
 
 
 def get_billing(state, request):
-    return 200, billing.control_view(state)
+    return 200, billing_views.control_view(state)
 
 
 _ROUTES = (

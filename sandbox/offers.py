@@ -101,25 +101,31 @@ default-channel price, no volume price but the unit one), ``channels`` and
 """
 
 import copy
-import csv
-import email.message
-import io
 import json
 import random
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from . import seed
-from .state import (
+from .common import (
     SandboxError,
     bad_request,
     iso,
     parse_datetime,
     to_second,
     validation_error,
+)
+from .offer_files import (
+    MAX_QUANTITY,
+    STOCK_COLUMNS,
+    _cell,
+    _int_value,
+    _price_value,
+    _read_stock_file,
+    _shown,
+    csv_text,
 )
 
 WAITING = "WAITING"
@@ -138,9 +144,7 @@ OFFER_STATES = (
 OFFER_STATE_CODES = frozenset(code for code, _label in OFFER_STATES)
 PRODUCT_ID_TYPES = ("EAN", "SKU")
 ZERO_QUANTITY = "ZERO_QUANTITY"
-MAX_QUANTITY = 2**31 - 1
 FIRST_OFFER_IMPORT_ID = 3001
-STOCK_COLUMNS = ("offer-sku", "quantity", "warehouse-code", "update-delete")
 STOCK_REPORT_PREFIX = ("error-line", "error-message")
 OF03_COLUMNS = (
     "sku",
@@ -216,7 +220,6 @@ def offer_defaults():
     return data
 
 
-_DIGITS = re.compile(r"[0-9]+")
 _ADDED_CATEGORY = seed.CATEGORIES["ACCESSORIES"]
 SORTS = ("totalPrice", "price", "productTitle")
 
@@ -340,161 +343,6 @@ class OfferImport(_Import):
 
 
 _SHARED_DEFAULTS = offer_defaults()
-
-
-# === multipart and CSV === #
-
-
-@dataclass
-class FormPart:
-    name: str
-    filename: str
-    content_type: str
-    content: bytes
-
-
-def parse_multipart(body, content_type):
-    """The parts of a ``multipart/form-data`` body; None when it is not one."""
-    header = email.message.Message()
-    header["Content-Type"] = content_type or ""
-    boundary = header.get_param("boundary")
-    if header.get_content_type() != "multipart/form-data" or not boundary:
-        return None
-    delimiter = b"--" + boundary.encode("latin-1")
-    chunks = body.split(delimiter)
-    if len(chunks) < 3:
-        return None
-    parts = []
-    for chunk in chunks[1:]:
-        if chunk.startswith(b"--"):
-            break  # the closing delimiter
-        chunk = chunk[2:] if chunk.startswith(b"\r\n") else chunk.lstrip(b"\n")
-        head, sep, content = chunk.partition(b"\r\n\r\n")
-        if not sep:
-            head, sep, content = chunk.partition(b"\n\n")
-        if content.endswith(b"\r\n"):
-            content = content[:-2]
-        elif content.endswith(b"\n"):
-            content = content[:-1]
-        headers = email.message.Message()
-        for line in head.decode("latin-1").splitlines():
-            name, colon, value = line.partition(":")
-            if colon:
-                headers[name.strip()] = value.strip()
-        disposition = "content-disposition"
-        parts.append(
-            FormPart(
-                name=headers.get_param("name", header=disposition),
-                filename=headers.get_param("filename", header=disposition),
-                content_type=headers.get("Content-Type"),
-                content=content,
-            )
-        )
-    return parts
-
-
-def multipart_summary(body, content_type, head_lines=5, head_chars=200):
-    """What the call log keeps of a multipart body (bounded), or None."""
-    parts = parse_multipart(body, content_type)
-    if parts is None:
-        return None
-    summary = []
-    for part in parts:
-        head = part.content[: head_lines * head_chars * 2]
-        lines = head.decode("utf-8", errors="replace").splitlines()[:head_lines]
-        summary.append(
-            {
-                "name": part.name,
-                "filename": part.filename,
-                "content_type": part.content_type,
-                "size": len(part.content),
-                "lines": part.content.count(b"\n")
-                + (1 if part.content and not part.content.endswith(b"\n") else 0),
-                "head": [line[:head_chars] for line in lines],
-            }
-        )
-    return {"multipart": summary}
-
-
-def csv_text(rows):
-    """``;``-separated CSV, every field quoted, ``\\n`` line ends."""
-    buffer = io.StringIO()
-    writer = csv.writer(
-        buffer, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n"
-    )
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _read_stock_file(content):
-    """``(header, rows, failure)`` of an STO01 file (see the docstring)."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None, [], "The file is not UTF-8 text"
-    records = csv.reader(io.StringIO(text, newline=""), delimiter=";", strict=True)
-    header, rows = None, []
-    try:
-        for number, record in enumerate(records, start=1):
-            if header is None:
-                header = [name.strip() for name in record]
-                continue
-            if record and any(value.strip() for value in record):
-                rows.append((number, record))
-    except csv.Error as exc:
-        return header, [], "The file is not valid CSV: %s" % exc
-    if header is None or not any(header):
-        return None, [], "The file is empty: a header line is required"
-    missing = [name for name in STOCK_COLUMNS[:2] if name not in header]
-    if missing:
-        return (
-            header,
-            rows,
-            "Missing required column(s) in the header: %s" % ", ".join(missing),
-        )
-    return header, rows, None
-
-
-def _int_value(value):
-    """A non-negative integer from an int or a digit string, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 <= value <= MAX_QUANTITY else None
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        number = int(value.strip())
-        return number if number <= MAX_QUANTITY else None
-    return None
-
-
-def _price_value(value):
-    """A finite Decimal at least 0 from a number or numeric string, else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        price = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return price if price.is_finite() and price >= 0 else None
-
-
-def _shown(value):
-    """An OF24 value as an OF03 cell."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return str(value)
-
-
-def _cell(values, position, missing=None):
-    """``values[position]`` of a CSV row; ``missing`` when the row has no
-    such column."""
-    if position is None or position >= len(values):
-        return missing
-    return values[position]
 
 
 # === the store === #
@@ -992,84 +840,3 @@ def _check_offer_types(data):
         raise OfferError("offer_additional_fields must be a list of {code, value}")
     if data["msrp"] is not None and _price_value(data["msrp"]) is None:
         raise OfferError("msrp must be a number of at least 0")
-
-
-# === views === #
-
-
-def render_offer(offer):
-    """An offer as OF21 shows it (see the module docstring)."""
-    data = offer.data
-    product = offer.product
-    price = offer.price
-    pricing = {
-        "channel_code": None,
-        "price": price,
-        "unit_origin_price": price,
-        "unit_discount_price": None,
-        "discount_start_date": None,
-        "discount_end_date": None,
-        "volume_prices": [
-            {
-                "quantity_threshold": 1,
-                "price": price,
-                "unit_origin_price": price,
-                "unit_discount_price": None,
-            }
-        ],
-    }
-    logistic_class = data["logistic_class"]
-    return {
-        "offer_id": offer.offer_id,
-        "shop_sku": offer.sku,
-        "product_sku": product.product_sku,
-        "product_title": product.title,
-        "product_references": [{"reference_type": "EAN", "reference": product.ean}],
-        "category_code": product.category.code,
-        "category_label": product.category.label,
-        "quantity": offer.quantity,
-        "price": price,
-        "total_price": price,
-        "active": offer.active,
-        "inactivity_reasons": offer.inactivity_reasons,
-        "state_code": offer.state_code,
-        "currency_iso_code": seed.CURRENCY,
-        "leadtime_to_ship": data["leadtime_to_ship"],
-        "logistic_class": (
-            {"code": logistic_class, "label": logistic_class}
-            if logistic_class
-            else None
-        ),
-        "description": data["description"],
-        "internal_description": data["internal_description"],
-        "min_quantity_alert": data["min_quantity_alert"],
-        "min_order_quantity": data["min_order_quantity"],
-        "max_order_quantity": data["max_order_quantity"],
-        "package_quantity": data["package_quantity"],
-        "available_start_date": data["available_started"],
-        "available_end_date": data["available_ended"],
-        "price_additional_info": data["price_additional_info"],
-        "allow_quote_requests": data["allow_quote_requests"],
-        "product_tax_code": data["product_tax_code"],
-        "discount": copy.deepcopy(data["discount"]),
-        "offer_additional_fields": copy.deepcopy(data["offer_additional_fields"]),
-        "all_prices": [pricing],
-        "applicable_pricing": copy.deepcopy(pricing),
-        "channels": [],
-        "warehouses": [],
-    }
-
-
-def control_view(offer):
-    """An offer as ``GET /_sandbox/offers`` lists it."""
-    return {
-        "sku": offer.sku,
-        "offer_id": offer.offer_id,
-        "product_sku": offer.product.product_sku,
-        "ean": offer.product.ean,
-        "quantity": offer.quantity,
-        "price": offer.price,
-        "state_code": offer.state_code,
-        "active": offer.active,
-        "offer": offer.stored(),
-    }

@@ -39,7 +39,7 @@ STO01/OF24/P41 (201 ``{"import_id"}``). Error reports (STO03, OF03, P44,
 P45, P47) answer CSV
 (``text/csv`` and ``application/octet-stream``), and IV02 a PDF
 (``application/octet-stream``): a handler returns a
-``state.RawAnswer`` for a body that is not JSON.
+``common.RawAnswer`` for a body that is not JSON.
 
 Each request is logged on the ``mirakl_sandbox`` logger at DEBUG level in one
 line (the command line shows them on stderr; under tests they stay silent).
@@ -58,9 +58,10 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import api, control
-from .offers import multipart_summary
-from .state import RawAnswer, SandboxError, SandboxState
+from . import api, api_request, control
+from .common import RawAnswer, SandboxError
+from .offer_files import multipart_summary
+from .state import SandboxState
 
 _logger = logging.getLogger("mirakl_sandbox")
 
@@ -202,11 +203,11 @@ class _Handler(BaseHTTPRequestHandler):
         return "valid" if valid else "invalid"
 
     def _request(self, path, params, query, body):
-        return api.ApiRequest(
+        return api_request.ApiRequest(
             self.command,
             path,
             params,
-            api.Query(query),
+            api_request.Query(query),
             body,
             self.headers.get("Content-Type", ""),
         )

@@ -53,7 +53,7 @@ Sandbox conventions where the document is silent (UNCONFIRMED):
   its addresses are nulled while hidden before acceptance;
 * refunds (control API) are listed in the line's ``refunds`` (``billing``
   describes the fields); amounts in the tax mode asked for;
-* raw orders (``state.RawOrder``) are served exactly as stored, whatever
+* raw orders (``orders.RawOrder``) are served exactly as stored, whatever
   ``order_tax_mode`` OR11 asks for and whether details are visible.
 """
 
@@ -63,7 +63,8 @@ from datetime import timedelta
 
 from . import seed
 from .amounts import COMMISSION_TAX_CODE, COMMISSION_VAT_RATE, ZERO, order_totals
-from .state import NO_DEBIT, PAYMENT_WORKFLOW, SHIPPED, SHIPPING, RawOrder, iso
+from .common import NO_DEBIT, PAYMENT_WORKFLOW, SHIPPED, SHIPPING, iso
+from .orders import RawOrder
 
 __all__ = [
     "iso",

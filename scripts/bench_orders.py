@@ -68,7 +68,10 @@ TIMED_METHODS = (
     ("create", "odoo.addons.sale.models.sale_order:SaleOrder.create"),
     ("confirm", "odoo.addons.sale.models.sale_order:SaleOrder.action_confirm"),
     ("message_post", "odoo.addons.mail.models.mail_thread:MailThread.message_post"),
-    ("Mirakl HTTP", "odoo.addons.mirakl_connector.lib.client:MiraklClient.request"),
+    (
+        "Mirakl HTTP",
+        "odoo.addons.mirakl_connector.lib.transport:MiraklTransport.request",
+    ),
 )
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Dump every model this addon touches: its fields, and for each method the
-ordered classes of its MRO that define it. Run before and after moving code
-between files: the two dumps must differ only in module paths.
+"""Dump every model this addon touches: its fields and SQL constraints, and
+for each method the ordered classes of its MRO that define it. Run before
+and after moving code between files: the two dumps must differ only in
+module paths.
 
     python3 scripts/model_dump.py [--db NAME] [--reuse-db] [--keep-db]
                                   [--paths] [--out FILE]
@@ -93,6 +94,8 @@ def dump(registry, paths=False):
         for fname in sorted(model_class._fields):
             field = model_class._fields[fname]
             lines.append("  field %s %s" % (fname, field.type))
+        for constraint in sorted(model_class._sql_constraints):
+            lines.append("  sql constraint %s: %s" % constraint[:2])
         methods = {}
         for cls in mro:
             for attr, value in vars(cls).items():

@@ -98,7 +98,7 @@ class TestOperatorModel(CatalogueCommon):
         self.assertTrue(hats.active)
         self.assertEqual(hat.product_ready, "ready")
 
-    @mute_logger("odoo.addons.mirakl_connector.lib.client")
+    @mute_logger("odoo.addons.mirakl_connector.lib.transport")
     def test_a_failed_read_keeps_the_model(self):
         self.control.fault("500", operation="PM11", count=10)
         before = self.env["mirakl.attribute"].search_count(
@@ -408,7 +408,7 @@ class TestSending(CatalogueCommon):
         self.assertEqual((result["products"], result["not_ready"]), (4, 1))
         self.assertNotIn("CBN-CAM", self.import_lines())
 
-    @mute_logger("odoo.addons.mirakl_connector.lib.client")
+    @mute_logger("odoo.addons.mirakl_connector.lib.transport")
     def test_a_file_mirakl_cannot_read_is_sent_again(self):
         self.backend.product_csv_delimiter = ","
         self.send()
@@ -427,7 +427,7 @@ class TestSending(CatalogueCommon):
         self.check()
         self.assertEqual(dress.product_state, "done")
 
-    @mute_logger("odoo.addons.mirakl_connector.lib.client")
+    @mute_logger("odoo.addons.mirakl_connector.lib.transport")
     def test_a_refused_upload_keeps_the_products_unsent(self):
         self.control.fault("500", operation="P41", count=5)
         result = self.send()

@@ -34,7 +34,7 @@ from ..lib import (
 from ..lib.redact import excerpt, redact
 from .common import API_KEY, SHOP_ID, SandboxCase, capture_logs
 
-CLIENT_LOGGER = "odoo.addons.mirakl_connector.lib.client"
+CLIENT_LOGGER = "odoo.addons.mirakl_connector.lib.transport"
 
 
 class SleepRecorder:

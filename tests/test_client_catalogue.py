@@ -15,7 +15,7 @@ from ..lib import (
 )
 from .test_client import ClientCase, query_values
 
-CLIENT_LOGGER = "odoo.addons.mirakl_connector.lib.client"
+CLIENT_LOGGER = "odoo.addons.mirakl_connector.lib.transport"
 COLUMNS = ["shop_sku", "category", "title", "brand", "colour", "size"]
 
 

@@ -21,7 +21,7 @@ from ..lib import (
 from .common import API_KEY, capture_logs
 from .test_client import ClientCase, query_values
 
-CLIENT_LOGGER = "odoo.addons.mirakl_connector.lib.client"
+CLIENT_LOGGER = "odoo.addons.mirakl_connector.lib.transport"
 # Mirakl's own OF03 example (seller OpenAPI), abridged to its first columns.
 OF03_EXAMPLE = (
     '"sku";"product-id";"product-id-type";"description";"price";"quantity";'

@@ -6,5 +6,6 @@ from . import mirakl_value_map
 from . import mirakl_attribute
 from . import mirakl_attribute_requirement
 from . import mirakl_backend_catalogue
+from . import mirakl_backend_readiness
 from . import mirakl_offer_product
 from . import product_catalogue

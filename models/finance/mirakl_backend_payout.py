@@ -23,7 +23,7 @@ from decimal import Decimal
 from odoo import _, api, fields, models
 
 from ...lib import mappers
-from .mirakl_payout import PAYMENT_TYPE, _json
+from .mirakl_billing_cycle import PAYMENT_TYPE, _json
 from .mirakl_transaction_map import COMMISSION, DEFAULT_MAP
 
 _logger = logging.getLogger(__name__)

@@ -1,4 +1,6 @@
 from . import mirakl_backend_order
+from . import mirakl_backend_order_store
+from . import mirakl_backend_order_mapping
 from . import mirakl_shipping_type
 from . import mirakl_tax_map
 from . import res_partner

@@ -1,15 +1,11 @@
-"""Payout data read from Mirakl, stored raw and exactly once.
+"""The billing cycle: one SBC11 seller billing cycle, the payout unit, stored
+raw and exactly once (unique per shop and Mirakl id), with its transaction
+lines (``mirakl_transaction_line.py``) and accounting documents
+(``mirakl_accounting_document.py``).
 
-* ``mirakl.billing.cycle``: one SBC11 seller billing cycle, the payout unit;
-* ``mirakl.transaction.line``: one TL02 transaction line (signed ``amount``:
-  a credit to the seller is positive);
-* ``mirakl.accounting.document``: one IV01 accounting document (the
-  operator's automatic invoice of a cycle, or a manual invoice or credit), with
-  its IV02 file.
-
-Each is unique per shop and Mirakl id; the raw JSON is kept as received. The
-shop's payout run (``mirakl.backend.action_import_payouts``) reads them and
-checks each cycle before anything is booked.
+The shop's payout run (``mirakl.backend._mirakl_import_payouts``) reads them
+and checks each cycle before anything is booked; the settlement entry is the
+cycle's extension in ``mirakl_billing_cycle_settlement.py``.
 """
 
 import json
@@ -220,111 +216,3 @@ class MiraklBillingCycle(models.Model):
         if issue.mirakl_ref == "booking":
             return self.state == "booked"
         return self.state in ("ready", "booked")
-
-
-class MiraklTransactionLine(models.Model):
-    _name = "mirakl.transaction.line"
-    _description = "Mirakl Transaction Line"
-    _order = "date_created, id"
-    _rec_name = "mirakl_id"
-
-    backend_id = fields.Many2one(
-        "mirakl.backend", string="Shop", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(
-        related="backend_id.company_id", store=True, index=True
-    )
-    mirakl_id = fields.Char(string="Mirakl line ID", required=True, readonly=True)
-    cycle_id = fields.Many2one(
-        "mirakl.billing.cycle", readonly=True, index=True, ondelete="set null"
-    )
-    mirakl_cycle_id = fields.Char(string="Mirakl cycle ID", readonly=True, index=True)
-    transaction_type = fields.Char(string="Type", readonly=True, index=True)
-    currency_id = fields.Many2one("res.currency", readonly=True)
-    amount = fields.Monetary(
-        readonly=True, help="Signed: a credit to the seller is positive."
-    )
-    payment_state = fields.Char(string="Payment state", readonly=True)
-    date_created = fields.Datetime(readonly=True)
-    last_updated = fields.Datetime(string="Last updated", readonly=True)
-    transaction_date = fields.Datetime(string="Transaction date", readonly=True)
-    mirakl_order_id = fields.Char(string="Mirakl order", readonly=True, index=True)
-    mirakl_order_line_id = fields.Char(string="Mirakl order line", readonly=True)
-    mirakl_refund_id = fields.Char(string="Mirakl refund", readonly=True, index=True)
-    sale_order_id = fields.Many2one(
-        "sale.order", readonly=True, index="btree_not_null", ondelete="set null"
-    )
-    accounting_document_id = fields.Char(string="Accounting document", readonly=True)
-    accounting_document_number = fields.Char(string="Operator document", readonly=True)
-    tax_code = fields.Char(
-        string="Tax code",
-        readonly=True,
-        help="order_tax or shop_tax code of a tax line.",
-    )
-    tax_rate = fields.Float(string="Tax rate", readonly=True)
-    raw_json = fields.Text(string="TL02 line", readonly=True)
-
-    _sql_constraints = [
-        (
-            "backend_mirakl_id_uniq",
-            "unique(backend_id, mirakl_id)",
-            "A Mirakl transaction line is stored once per shop.",
-        ),
-    ]
-
-
-class MiraklAccountingDocument(models.Model):
-    _name = "mirakl.accounting.document"
-    _description = "Mirakl Accounting Document"
-    _order = "issue_date desc, id desc"
-    _rec_name = "name"
-
-    name = fields.Char(compute="_compute_name", store=True)
-    backend_id = fields.Many2one(
-        "mirakl.backend", string="Shop", required=True, ondelete="cascade", index=True
-    )
-    company_id = fields.Many2one(
-        related="backend_id.company_id", store=True, index=True
-    )
-    mirakl_id = fields.Char(string="Mirakl document ID", required=True, readonly=True)
-    invoice_number = fields.Char(
-        string="Document number", readonly=True, help="IV01 invoice_id, once issued."
-    )
-    document_type = fields.Char(string="Type", readonly=True)
-    mirakl_state = fields.Char(string="State on Mirakl", readonly=True)
-    cycle_id = fields.Many2one(
-        "mirakl.billing.cycle", readonly=True, index=True, ondelete="set null"
-    )
-    mirakl_cycle_id = fields.Char(string="Mirakl cycle ID", readonly=True, index=True)
-    date_created = fields.Datetime(readonly=True)
-    issue_date = fields.Datetime(string="Issued on", readonly=True)
-    currency_id = fields.Many2one("res.currency", readonly=True)
-    total_excl_taxes = fields.Monetary(string="Total excl. VAT", readonly=True)
-    total_incl_taxes = fields.Monetary(string="Total incl. VAT", readonly=True)
-    total_taxes = fields.Monetary(string="VAT", readonly=True)
-    raw_json = fields.Text(string="IV01 document", readonly=True)
-    file = fields.Binary(string="Document file", attachment=True, readonly=True)
-    file_name = fields.Char(string="File name", readonly=True)
-
-    _sql_constraints = [
-        (
-            "backend_mirakl_id_uniq",
-            "unique(backend_id, mirakl_id)",
-            "A Mirakl accounting document is stored once per shop.",
-        ),
-    ]
-
-    def _mirakl_retry_issue(self, issue):
-        """Retry of a failed file download (IV02)."""
-        self.ensure_one()
-        if issue.operation != "IV02":
-            return None
-        return self.backend_id._mirakl_fetch_document_file(self)
-
-    @api.depends("document_type", "invoice_number", "mirakl_id")
-    def _compute_name(self):
-        for document in self:
-            document.name = "%s %s" % (
-                document.document_type or _("Document"),
-                document.invoice_number or document.mirakl_id,
-            )
