@@ -29,6 +29,9 @@ ORDER_STATES = [
     ("INCIDENT_OPEN", "Incident open"),
 ]
 ORDER_STATE_OTHER = ("other", "Other (see the Mirakl state code)")
+# Order states meaning "Mirakl already knows it shipped" (the shipment
+# outbox and the daily order check).
+SHIPPED_STATES = frozenset(("SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"))
 
 # Platform tax modes (PC01 / OR11 order_tax_mode).
 TAX_MODES = {

@@ -112,6 +112,10 @@ class Bench(InnerBench):
     # --- set-up (not measured) ---
 
     def setup(self):
+        """The benchmark's set-up: the operator's model, the shop, the
+        templates, variants and mappings of the run. Longer than 80
+        lines: one linear script of set-up steps, read top to bottom.
+        """
         model = self.control("GET", "product-model")
         self.control("PUT", "product-model", json=bench_model(model))
         with self.registry.cursor() as cr:
@@ -349,6 +353,9 @@ class Bench(InnerBench):
             return len(env["product.template"].browse(changed).product_variant_ids)
 
     def run(self):
+        """The measured run and its report. Longer than 80 lines: one
+        linear sequence of measured phases, each printing its figures.
+        """
         problems = []
         try:
             self.start_sandbox(API_KEY, seed_offers=False, import_delay_seconds=3600)

@@ -177,6 +177,9 @@ def _stop_on_sigterm(signum, frame):
 
 
 def main(argv=None):
+    """The demo command. Longer than 80 lines: its options and then one linear
+    sequence of demo steps, each printing what it did.
+    """
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="mirakl_demo")

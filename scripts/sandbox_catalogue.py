@@ -132,6 +132,9 @@ def _products(env, catalogue, taxes):
 
     Offers are grouped into templates by the first part of their SKU
     (``WDR-NAV-8`` belongs to ``WDR``), with Colour and Size attributes.
+
+    Longer than 80 lines: the templates, their attribute lines and
+    their variants are created in one pass that shares its lookups.
     """
     Product = env["product.product"].with_context(active_test=False)
     offers = catalogue["products"]
@@ -624,7 +627,11 @@ def setup_catalogue(env, backend, control_url, stock_qty=DEFAULT_STOCK):
     """Demo: the shop sends products. The products already on the sandbox's
     marketplace are marked so; the brand's new range is created in Odoo,
     offered on the shop, mapped to the operator's model (read from Mirakl)
-    and sent (P41). Returns the summary lines."""
+    and sent (P41). Returns the summary lines.
+
+    Longer than 80 lines: one linear demo scenario (mark, create,
+    offer, map, send, wait, report), read top to bottom.
+    """
     import json  # pylint: disable=import-outside-toplevel
     import time  # pylint: disable=import-outside-toplevel
     import urllib.request  # pylint: disable=import-outside-toplevel

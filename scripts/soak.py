@@ -478,6 +478,10 @@ class Soak:
     # --- the comparison ---
 
     def figures(self, settled):
+        """The soak's figures from the sandbox's orders and calls and
+        Odoo's records. Longer than 80 lines: one flat list of the
+        figures the soak prints, each computed where it is named.
+        """
         orders = {o["order_id"]: o for o in self.control("GET", "orders")["orders"]}
         calls = [
             c

@@ -84,6 +84,10 @@ def _pytest_targets(run, pytest_args):
 
 
 def main(argv=None):
+    """The test command. Longer than 80 lines: its options, then the install,
+    the upgrade with Odoo's runner and pytest, in the order the module
+    docstring gives.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="database name (default: a new unique name)")
     parser.add_argument(

@@ -30,16 +30,12 @@ chunk and the file size.
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
 
 from odoo import _, api, fields, models
 
 from ...lib.products import (
     build_product_file,
-    parse_new_product_report,
-    parse_product_error_report,
 )
-from ..offers.mirakl_backend_stock import IMPORT_GIVE_UP_HOURS, MAX_OFFER_ISSUES
 from .mirakl_attribute import ROLES
 
 _logger = logging.getLogger(__name__)
@@ -53,8 +49,6 @@ DEFAULT_COLUMNS = {
     "category": "category",
     "variant_group": "variant_group_code",
 }
-PRODUCT_FINISHED = ("COMPLETE", "FAILED", "TRANSFORMATION_FAILED", "CANCELLED")
-PRODUCT_FAILED = ("FAILED", "TRANSFORMATION_FAILED", "CANCELLED")
 _LEVEL_ORDER = {"REQUIRED": 0, "RECOMMENDED": 1, "OPTIONAL": 2, "DISABLED": 3}
 
 
@@ -645,6 +639,13 @@ class MiraklBackend(models.Model):
         )
 
     def _mirakl_send_products_locked(self, full, offer_ids, force):
+        """The product send under the shop's stock and offer lock: the ready
+        products whose line changed (all with ``full``, the given ones with
+        ``offer_ids``) in P41 files of at most ``product_file_size`` lines.
+
+        Longer than 80 lines: the batching loop shares its counters and batch
+        with the summary written on the shop.
+        """
         self._mirakl_check_imports()
         self._mirakl_check_skus()
         catalogue = self._mirakl_catalogue()
@@ -779,307 +780,7 @@ class MiraklBackend(models.Model):
         self._mirakl_commit()
         return record
 
-    # === BUSINESS METHODS: product import follow-up === #
-
-    def _mirakl_check_import(self, record):
-        if record.kind != "product":
-            return super()._mirakl_check_import(record)
-        return self._mirakl_check_product_import(record)
-
-    def _mirakl_check_product_import(self, record):
-        """P42; once final, the reports (P47, P44, P45) applied to the
-        import's offers. Products Mirakl created let their offers go out."""
-        import_id = record.mirakl_import_id
-        ok, status = self._mirakl_call(
-            "P42", lambda c: c.get_product_import(import_id), record=record
-        )
-        if not ok:
-            if record.sent_date < fields.Datetime.now() - timedelta(
-                hours=IMPORT_GIVE_UP_HOURS
-            ):
-                self._mirakl_give_up_product_import(
-                    record, self._mirakl_explain(status)
-                )
-            return False
-        mirakl_status = status.get("import_status")
-        vals = {
-            "checked_date": fields.Datetime.now(),
-            "mirakl_status": mirakl_status,
-            "reason_status": status.get("reason_status") or False,
-        }
-        if mirakl_status not in PRODUCT_FINISHED:
-            record.write(vals)
-            return True
-        offer_ids = record._mirakl_offer_ids()
-        columns = self._mirakl_product_columns()
-        Offer = self.env["mirakl.offer"].sudo()
-        skus = {o.shop_sku: o.id for o in Offer.browse(offer_ids).exists()}
-        read = self._mirakl_product_report_errors(record, status, vals, skus)
-        if read is None:
-            record.write(vals)
-            return False
-        errors, file_messages, unmatched = read
-        created = {}
-        if mirakl_status == "COMPLETE" and status.get("has_new_product_report"):
-            ok, text = self._mirakl_call(
-                "P45",
-                lambda c: c.get_product_import_new_product_report(import_id),
-                record=record,
-            )
-            if not ok:
-                record.write(vals)
-                return False
-            vals["new_product_report"] = record._mirakl_encode(text)
-            vals["new_product_report_name"] = "P45-%s.csv" % import_id
-            for product in parse_new_product_report(
-                text, columns["sku"], self.product_report_product_column
-            ):
-                if product.sku in skus:
-                    created[skus[product.sku]] = product.product_sku
-        if mirakl_status in PRODUCT_FAILED:
-            reason = (
-                status.get("reason_status")
-                or "; ".join(file_messages)
-                or _("Mirakl reports the import %(status)s.", status=mirakl_status)
-            )
-            for offer_id in offer_ids:
-                errors.setdefault(offer_id, reason)
-        self._mirakl_report_file_problems(record, file_messages, unmatched)
-        accepted = self._mirakl_apply_product_import(
-            record, errors, created, file_failed=mirakl_status in PRODUCT_FAILED
-        )
-        vals.update(
-            state="failed"
-            if mirakl_status in PRODUCT_FAILED
-            else "error"
-            if errors
-            else "done",
-            finished_date=fields.Datetime.now(),
-            lines_in_error=len(errors),
-            lines_in_success=len(accepted),
-        )
-        record.write(vals)
-        self._mirakl_commit()
-        if accepted and not self.env.context.get("mirakl_offer_export"):
-            self._mirakl_after_products_created(accepted)
-        return True
-
-    def _mirakl_product_report_errors(self, record, status, vals, skus):
-        """Read a finished product import's P47 and P44 reports (stored in
-        ``vals``): ``({offer id: message}, file-level messages, unmatched
-        lines)``, or None when a report could not be read."""
-        import_id = record.mirakl_import_id
-        mirakl_status = status.get("import_status")
-        offer_ids = record._mirakl_offer_ids()
-        columns = self._mirakl_product_columns()
-        errors, file_messages, unmatched = {}, [], []
-        reports = (
-            (
-                "P47",
-                "transformation_report",
-                status.get("has_transformation_error_report")
-                or mirakl_status == "TRANSFORMATION_FAILED",
-                lambda c: c.get_product_import_transformation_error_report(import_id),
-            ),
-            (
-                "P44",
-                "error_report",
-                status.get("has_error_report"),
-                lambda c: c.get_product_import_error_report(import_id),
-            ),
-        )
-        for operation, field_name, wanted, call in reports:
-            if not wanted:
-                continue
-            ok, text = self._mirakl_call(operation, call, record=record)
-            if not ok:
-                if mirakl_status == "TRANSFORMATION_FAILED" and operation == "P47":
-                    continue  # the reason_status says why
-                return None
-            vals[field_name] = record._mirakl_encode(text)
-            vals[field_name + "_name"] = "%s-%s.csv" % (operation, import_id)
-            for line in parse_product_error_report(
-                text, columns["sku"], self.product_report_message_column
-            ):
-                offer_id = skus.get(line.sku) if line.sku else None
-                if (
-                    offer_id is None
-                    and line.line
-                    and 2 <= line.line <= (len(offer_ids) + 1)
-                ):
-                    offer_id = offer_ids[line.line - 2]
-                if offer_id is None:
-                    if not line.line or line.line <= 1:
-                        file_messages.append(line.message)
-                    else:
-                        unmatched.append(line)
-                    continue
-                errors[offer_id] = (
-                    "%s; %s" % (errors[offer_id], line.message)
-                    if offer_id in errors
-                    else line.message
-                )
-        return errors, file_messages, unmatched
-
-    def _mirakl_report_file_problems(self, record, file_messages, unmatched):
-        Issue = self.env["mirakl.sync.issue"]
-        if file_messages:
-            Issue._mirakl_record(
-                self,
-                "P47",
-                _(
-                    "Mirakl's remarks about the product file %(name)s: %(messages)s "
-                    "(check the shop's product file settings: separator and "
-                    "column names).",
-                    name=record.name,
-                    messages="; ".join(file_messages[:20]),
-                ),
-                category="config",
-                record=record,
-            )
-        if unmatched:
-            Issue._mirakl_record(
-                self,
-                "P44",
-                _(
-                    "%(count)s report lines of %(name)s name no product that was "
-                    "sent: %(lines)s",
-                    count=len(unmatched),
-                    name=record.name,
-                    lines="; ".join(
-                        "%s: %s" % (line.sku or line.line, line.message)
-                        for line in unmatched[:20]
-                    ),
-                ),
-                category="protocol",
-                record=record,
-            )
-
-    def _mirakl_apply_product_import(self, record, errors, created, file_failed=False):
-        """Store a finished product import's outcome on its offers; file the
-        rejected products' issues and close the accepted ones'. Returns the
-        ids of the offers whose product Mirakl accepted.
-
-        A product Mirakl rejected is sent again only once its line changes,
-        unless the whole file failed (``file_failed``: not the product's
-        fault, so the next send sends it again)."""
-        cr = self.env.cr
-        Offer = self.env["mirakl.offer"].sudo()
-        Offer.flush_model()
-        now = fields.Datetime.now()
-        offer_ids = record._mirakl_offer_ids()
-        error_ids = [oid for oid in offer_ids if oid in errors]
-        ok_ids = [oid for oid in offer_ids if oid not in errors]
-        cr.execute(
-            """
-            UPDATE mirakl_offer o
-               SET product_state = 'done', product_digest = product_pending_digest,
-                   product_error = NULL, product_error_digest = NULL,
-                   product_import_id = NULL,
-                   product_created_date = CASE WHEN v.product_sku IS NOT NULL
-                        THEN %s ELSE o.product_created_date END,
-                   mirakl_product_sku = COALESCE(NULLIF(v.product_sku, ''),
-                                                 o.mirakl_product_sku)
-              FROM unnest(%s::int[], %s::text[]) AS v(id, product_sku)
-             WHERE o.id = v.id AND o.product_import_id = %s
-            RETURNING o.id
-            """,
-            (
-                now,
-                ok_ids,
-                [created.get(oid) for oid in ok_ids],
-                record.id,
-            ),
-        )
-        accepted = [row[0] for row in cr.fetchall()]
-        cr.execute(
-            """
-            UPDATE mirakl_offer o
-               SET product_state = 'error', product_error = v.message,
-                   product_error_digest = CASE WHEN %s THEN NULL
-                                          ELSE o.product_pending_digest END,
-                   product_import_id = NULL
-              FROM unnest(%s::int[], %s::text[]) AS v(id, message)
-             WHERE o.id = v.id AND o.product_import_id = %s
-            """,
-            (file_failed, error_ids, [errors[oid] for oid in error_ids], record.id),
-        )
-        Offer.invalidate_model()
-        Issue = self.env["mirakl.sync.issue"].sudo()
-        if accepted:
-            Issue.search(
-                [
-                    ("backend_id", "=", self.id),
-                    ("operation", "=", "P41"),
-                    ("res_model", "=", "mirakl.offer"),
-                    ("res_id", "in", accepted),
-                    ("state", "=", "open"),
-                ]
-            )._mirakl_close(_("Accepted by a later product import"))
-        for offer in Offer.browse(error_ids[:MAX_OFFER_ISSUES]):
-            Issue._mirakl_record(
-                self,
-                "P41",
-                _(
-                    "Mirakl rejected the product of SKU %(sku)s (%(name)s): "
-                    "%(message)s. %(next)s",
-                    sku=offer.shop_sku,
-                    name=record.name,
-                    message=errors[offer.id],
-                    next=_("It is sent again with the next send.")
-                    if file_failed
-                    else _("It is sent again once its data changes."),
-                ),
-                category="data",
-                record=offer,
-                mirakl_ref=offer.shop_sku,
-            )
-        if len(error_ids) > MAX_OFFER_ISSUES:
-            Issue._mirakl_record(
-                self,
-                "P41",
-                _(
-                    "Mirakl rejected %(count)s products of %(name)s; the first "
-                    "%(shown)s have their own issue, every product shows its "
-                    "reason (filter the products on 'Rejected').",
-                    count=len(error_ids),
-                    name=record.name,
-                    shown=MAX_OFFER_ISSUES,
-                ),
-                category="data",
-                record=record,
-            )
-        return accepted
-
-    def _mirakl_give_up_product_import(self, record, reason):
-        """A product import Mirakl has not reported on for too long: its
-        products count as not sent, so the next send sends them again."""
-        message = _(
-            "Mirakl gave no final status for %(name)s within %(hours)s hours "
-            "(%(reason)s); its products will be sent again.",
-            name=record.name,
-            hours=IMPORT_GIVE_UP_HOURS,
-            reason=reason,
-        )
-        self.env["mirakl.offer"].flush_model()
-        self.env.cr.execute(
-            """
-            UPDATE mirakl_offer
-               SET product_state = CASE WHEN product_digest IS NULL THEN 'new'
-                                        ELSE 'done' END,
-                   product_error = %s, product_import_id = NULL
-             WHERE id = ANY(%s) AND product_import_id = %s
-            """,
-            (message, record._mirakl_offer_ids(), record.id),
-        )
-        self.env["mirakl.offer"].invalidate_model()
-        record.write(
-            {
-                "state": "failed",
-                "reason_status": message,
-                "finished_date": fields.Datetime.now(),
-            }
-        )
+    # === BUSINESS METHODS: after a product import === #
 
     def _mirakl_after_products_created(self, offer_ids):
         """Products Mirakl accepted: their offers may go out now (OF24 when

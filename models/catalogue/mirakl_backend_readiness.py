@@ -8,6 +8,11 @@ is one shop's model and mappings, loaded once per check or send
 own ``read()`` of the mapped fields and two queries (variant attribute
 values, images); the result is stored on the offer (``product_ready``,
 ``product_problems``) and counted on the shop.
+
+Over 800 lines on purpose: the readiness rules are one pass over a chunk of
+offers (loader, rows, cells, variant groups, images, stored result) whose
+steps share ``_Catalogue``; cutting them across files would make a reader
+of one rule chase its helpers through several.
 """
 
 import hashlib
@@ -115,12 +120,39 @@ class MiraklBackend(models.Model):
     def _mirakl_catalogue(self):
         """Load the shop's model and mappings for a check or a send."""
         self.ensure_one()
-        env = self.env
         columns = self._mirakl_product_columns()
+        categories, by_code = self._mirakl_catalogue_categories()
+        attributes = self._mirakl_catalogue_attributes(columns)
+        value_maps, known, categ_map, overrides = self._mirakl_catalogue_maps()
+        header = [columns["sku"], columns["category"], columns["variant_group"]]
+        header += sorted(a.code for a in attributes if a.source != "none")
+        base = (
+            self.product_image_base_url
+            or self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+            or ""
+        ).rstrip("/")
+        return _Catalogue(
+            columns=columns,
+            header=header,
+            attributes=attributes,
+            categories=categories,
+            category_by_code=by_code,
+            categ_map=categ_map,
+            overrides=overrides,
+            list_codes=self._mirakl_catalogue_lists(),
+            value_maps=value_maps,
+            known_maps=known,
+            image_base=base,
+            texts=self._mirakl_readiness_texts(),
+        )
+
+    def _mirakl_catalogue_categories(self):
+        """``({id: (code, label, leaf, active, ancestor codes)}, {code: id})``
+        of the shop's Mirakl categories, archived ones included."""
         categories = {}
         by_code = {}
         records = (
-            env["mirakl.category"]
+            self.env["mirakl.category"]
             .sudo()
             .with_context(active_test=False)
             .search([("backend_id", "=", self.id)])
@@ -140,8 +172,12 @@ class MiraklBackend(models.Model):
                 tuple(chain),
             )
             by_code[record.code] = record.id
+        return categories, by_code
+
+    def _mirakl_catalogue_lists(self):
+        """``{value list id: codes of its active values}``."""
         lists = (
-            env["mirakl.value.list"]
+            self.env["mirakl.value.list"]
             .sudo()
             .with_context(active_test=False)
             .search([("backend_id", "=", self.id)])
@@ -151,6 +187,12 @@ class MiraklBackend(models.Model):
             list_codes[value_list.id] = {
                 v.code for v in value_list.value_ids if v.active
             }
+        return list_codes
+
+    def _mirakl_catalogue_attributes(self, columns):
+        """The ``_Attribute`` of every attribute mapped or required somewhere
+        (the role columns SKU, category and variant group left out)."""
+        env = self.env
         role_columns = set(columns.values())
         attributes = []
         for record in (
@@ -188,7 +230,16 @@ class MiraklBackend(models.Model):
             elif record.source == "fixed":
                 spec.fixed = (record.fixed_value or "").strip()
             attributes.append(spec)
-        maps = env["mirakl.value.map"].sudo().search([("backend_id", "=", self.id)])
+        return attributes
+
+    def _mirakl_catalogue_maps(self):
+        """``(value maps, known value-map keys, category maps, template
+        overrides)``: the confirmed value maps as ``{(list id, odoo value):
+        code}``, every existing row's key, ``{product.category id: mirakl
+        category id}`` and ``{product.template id: mirakl category id}``."""
+        maps = (
+            self.env["mirakl.value.map"].sudo().search([("backend_id", "=", self.id)])
+        )
         value_maps, known = {}, set()
         for row in maps:
             known.add((row.value_list_id.id, row.odoo_value))
@@ -196,20 +247,19 @@ class MiraklBackend(models.Model):
                 value_maps[row.value_list_id.id, row.odoo_value] = row.value_id.code
         categ_map, overrides = {}, {}
         for row in (
-            env["mirakl.category.map"].sudo().search([("backend_id", "=", self.id)])
+            self.env["mirakl.category.map"]
+            .sudo()
+            .search([("backend_id", "=", self.id)])
         ):
             if row.product_tmpl_id:
                 overrides[row.product_tmpl_id.id] = row.mirakl_category_id.id
             else:
                 categ_map[row.categ_id.id] = row.mirakl_category_id.id
-        header = [columns["sku"], columns["category"], columns["variant_group"]]
-        header += sorted(a.code for a in attributes if a.source != "none")
-        base = (
-            self.product_image_base_url
-            or env["ir.config_parameter"].sudo().get_param("web.base.url")
-            or ""
-        ).rstrip("/")
-        texts = {
+        return value_maps, known, categ_map, overrides
+
+    def _mirakl_readiness_texts(self):
+        """The readiness problems' message templates, translated once."""
+        return {
             "missing": _("missing: %(attributes)s"),
             "not_in_list": _("value '%(value)s' not in list %(list)s"),
             "list_gone": _("list %(list)s of %(attribute)s is no longer on Mirakl"),
@@ -232,20 +282,6 @@ class MiraklBackend(models.Model):
                 "could not tell them apart"
             ),
         }
-        return _Catalogue(
-            columns=columns,
-            header=header,
-            attributes=attributes,
-            categories=categories,
-            category_by_code=by_code,
-            categ_map=categ_map,
-            overrides=overrides,
-            list_codes=list_codes,
-            value_maps=value_maps,
-            known_maps=known,
-            image_base=base,
-            texts=texts,
-        )
 
     def _mirakl_check_products(self, offer_ids=None):
         """Check the readiness of the shop's products (or the given offers)
@@ -429,7 +465,11 @@ class MiraklBackend(models.Model):
         return values
 
     def _mirakl_product_row(self, catalogue, offer, data):
-        """The ``ProductRow`` of one offer (a row of the chunk query)."""
+        """The ``ProductRow`` of one offer (a row of the chunk query).
+
+        Longer than 80 lines: the row's cells and its problems are built in
+        one pass over the category's attributes, on the hot path of a send.
+        """
         (
             offer_id,
             product_id,

@@ -193,7 +193,11 @@ class MiraklBackend(models.Model):
             values["in_transit"] = values.get("in_transit", 0.0) + line.balance
 
     def _mirakl_cockpit_values(self, values, now):
-        """The card's fields of this shop from its ``values``, and its alerts."""
+        """The card's fields of this shop from its ``values``, and its alerts.
+
+        Longer than 80 lines: one flat pass over the card's figures, each
+        with the alert it may raise, in the order the card shows them.
+        """
         self.ensure_one()
         alerts = []
         deadline = values.get("accept_deadline")

@@ -1,6 +1,9 @@
-"""The shop's run machinery: scheduled runs (per-shop loop, retry soon,
-time budget), commits, savepoints and writes on the shop, the calls to
-Mirakl and the notifications of buttons.
+"""The shop's run machinery, shared by every concern: scheduled runs (the
+per-shop loop, retry soon, the time budget), commits, savepoints and writes
+on the shop, records of several shops taken per shop, advisory locks (a
+shop's session lock, a transaction's try-lock on one key), rows committed
+by another transaction, units of work, the calls to Mirakl and the
+notifications of buttons.
 
 Same model as ``core/mirakl_backend.py`` (``mirakl.backend``).
 """
@@ -8,13 +11,15 @@ Same model as ``core/mirakl_backend.py`` (``mirakl.backend``).
 import logging
 import random
 import time
+import zlib
 from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import psycopg2
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
-from odoo import _, fields, models, tools
+from odoo import _, api, fields, models, tools
 
 from ...lib import MiraklDeadlineError, MiraklError
 from .ir_cron import cron_pass_deadline
@@ -32,6 +37,29 @@ RUN_LIMIT_SHARE = 0.5
 RETRY_SOON_MINUTES = 15
 # Attempts at writing a run's status on the shop row (serialization failures).
 SHOP_WRITE_ATTEMPTS = 5
+
+# Unique constraints that another transaction importing the same order (or
+# customer, or unknown shipping type) breaks; any other is a bad order.
+CONCURRENT_CONSTRAINTS = frozenset(
+    (
+        "sale_order_mirakl_order_unique",
+        "res_partner_mirakl_customer_unique",
+        "mirakl_shipping_type_code_unique",
+    )
+)
+
+
+class ConcurrentImport(Exception):
+    """Another transaction holds this Mirakl order."""
+
+
+# What another transaction working on the same order or customer causes.
+CONFLICTS = (
+    ConcurrentImport,
+    psycopg2.errors.UniqueViolation,
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.LockNotAvailable,
+)
 
 
 class MiraklBackend(models.Model):
@@ -192,6 +220,108 @@ class MiraklBackend(models.Model):
                 )
                 time.sleep(random.uniform(0.05, 0.2) * attempt)
 
+    # === BUSINESS METHODS: per shop, locks, units of work === #
+
+    @api.model
+    def _mirakl_per_shop(self, records):
+        """Yield ``(shop, its records)`` for records of several shops (any
+        model with ``backend_id``), both as the operator (see
+        ``_mirakl_as_operator``)."""
+        for backend in records.backend_id._mirakl_as_operator():
+            yield (
+                backend,
+                records.filtered(lambda r, b=backend: r.backend_id.id == b.id).sudo(),
+            )
+
+    @contextmanager
+    def _mirakl_session_lock(self, lock_class):
+        """Hold this shop's session-level advisory lock of ``lock_class`` for
+        the block (it outlives the commits a cron makes); yields False, and
+        runs nothing under the lock, when another session holds it."""
+        self.env.cr.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (lock_class, self.id)
+        )
+        if not self.env.cr.fetchone()[0]:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._mirakl_release_session_lock(lock_class)
+
+    def _mirakl_release_session_lock(self, lock_class):
+        """Release a session-level advisory lock, even after a failed query.
+
+        Connections go back to a pool: a lock left behind would block the
+        shop until the connection closes. A transaction broken by an error is
+        rolled back first (it could not be committed anyway).
+        """
+        cr = self.env.cr
+        if cr._cnx.get_transaction_status() == TRANSACTION_STATUS_INERROR:
+            cr.rollback()
+        cr.execute("SELECT pg_advisory_unlock(%s, %s)", (lock_class, self.id))
+
+    def _mirakl_try_xact_lock(self, kind, key):
+        """Transaction-level try-lock on (shop, kind, key)."""
+        self.env.cr.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)",
+            (self.id, zlib.crc32(("%s:%s" % (kind, key)).encode()) - 2**31),
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _mirakl_committed_since(self, query, params):
+        """Whether ``query`` finds a row committed after this transaction began.
+
+        Odoo's transactions read one snapshot (REPEATABLE READ): a row another
+        worker committed since is invisible here, and inserting it again would
+        break a unique constraint. A short fresh cursor sees it.
+        """
+        with self.env.registry.cursor() as cr:
+            cr.execute(query, params)
+            return bool(cr.fetchone())
+
+    def _mirakl_unit(self, work, what):
+        """``work()`` as one unit of work: its own savepoint, committed after
+        it in a scheduled run. Another transaction changing the same rows
+        meanwhile (a warehouse validating, another job) only leaves the unit
+        to the next run. Returns ``(True, result)``, or ``(False, None)``
+        after such a conflict."""
+        try:
+            with self._mirakl_savepoint():
+                result = work()
+        except CONFLICTS as error:
+            if not self._mirakl_concurrent(error):
+                raise
+            _logger.info(
+                "Mirakl shop %s: %s left to the next run (%s)",
+                self.id,
+                what,
+                type(error).__name__,
+            )
+            return False, None
+        self._mirakl_commit()
+        return True, result
+
+    @api.model
+    def _mirakl_concurrent(self, error):
+        """Whether a conflict comes from another transaction working on the
+        same order (retried by the next cycle) rather than from the order."""
+        if isinstance(error, psycopg2.errors.UniqueViolation):
+            return error.diag.constraint_name in CONCURRENT_CONSTRAINTS
+        return True
+
+    def _mirakl_locked_run(self, lock_class, busy_message, run, *args):
+        """``run(*args)`` under this shop's session lock of ``lock_class``:
+        one such run per shop at a time. When another session holds the lock
+        nothing runs and the result is ``{"ok": False, "message":
+        busy_message}`` (the shape of a run's result, see
+        ``_mirakl_result_notification``)."""
+        self.ensure_one()
+        with self._mirakl_session_lock(lock_class) as locked:
+            if locked:
+                return run(*args)
+        return {"ok": False, "message": busy_message}
+
     # === BUSINESS METHODS: calls to Mirakl === #
 
     def _mirakl_get_client(self, max_retries=None):
@@ -344,3 +474,15 @@ class MiraklBackend(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    def _mirakl_result_notification(self, title, results):
+        """A button's notification of the results of runs on several shops
+        (``{"ok", "message"}`` each): success when all went well, else a
+        sticky danger."""
+        ok = all(result["ok"] for result in results)
+        return self._mirakl_notification(
+            title,
+            "\n".join(result["message"] for result in results),
+            "success" if ok else "danger",
+            sticky=not ok,
+        )

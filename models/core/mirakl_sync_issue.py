@@ -211,17 +211,6 @@ class MiraklSyncIssue(models.Model):
             "success" if result else "danger",
         )
 
-    def action_mirakl_refuse_order(self):
-        """Refuse, on Mirakl, the order held back by this issue (every line)."""
-        self.ensure_one()
-        if not self.mirakl_held_order:
-            raise UserError(_("This issue does not hold back a Mirakl order."))
-        operator = self.backend_id._mirakl_as_operator()
-        ok, message = operator._mirakl_refuse_held_order(self.with_env(operator.env))
-        return self.backend_id._mirakl_notification(
-            _("Mirakl"), message, "success" if ok else "danger", sticky=not ok
-        )
-
     def action_resolve(self):
         self.filtered(lambda i: i.state == "open")._mirakl_close(
             _("Marked as resolved")

@@ -1,7 +1,7 @@
-"""Finance settings of a shop: the settlement journal and accounts, the
-operator partner, how operator charges are booked, and "Set up accounts"
-(accounts, journal, operator and the booking rule of every documented
-transaction type).
+"""Finance settings of a shop: when Mirakl orders are invoiced and on which
+receivable, the settlement journal and accounts, the operator partner, how
+operator charges are booked, and "Set up accounts" (accounts, journal,
+operator and the booking rule of every documented transaction type).
 
 Same model as ``core/mirakl_backend.py`` (``mirakl.backend``).
 """
@@ -20,6 +20,28 @@ from .mirakl_transaction_map import (
 class MiraklBackend(models.Model):
     _inherit = "mirakl.backend"
 
+    invoice_policy = fields.Selection(
+        [
+            ("shipped", "When the order ships (delivery done)"),
+            ("debited", "When Mirakl reports the customer debited"),
+            ("none", "Not by the connector"),
+        ],
+        string="Invoice Mirakl orders",
+        default="shipped",
+        required=True,
+        tracking=True,
+        help="The tax point decides: for goods the basic tax point is the "
+        "delivery; ask your accountant whether the customer's payment to the "
+        "marketplace makes an earlier one.",
+    )
+    receivable_account_id = fields.Many2one(
+        "account.account",
+        string="Marketplace receivable",
+        check_company=True,
+        domain="[('account_type', '=', 'asset_receivable')]",
+        help="Receivable of this shop's customer invoices: what the marketplace "
+        "owes for orders it collected. Empty: the customers' usual receivable.",
+    )
     settlement_journal_id = fields.Many2one(
         "account.journal",
         string="Settlement journal",

@@ -1,42 +1,26 @@
-"""Payouts: reading billing cycles (SBC11), their transaction lines (TL02) and
-accounting documents (IV01/IV02), stored raw and exactly once, and checking
-each cycle before it is booked.
+"""Payouts: the shop's payout settings, button and daily run. The run reads
+billing cycles (SBC11), their transaction lines (TL02) and accounting
+documents (IV01/IV02), which each cycle stores raw and exactly once and
+checks before it is booked (see ``mirakl_billing_cycle.py``); then it follows
+the payouts in transit (bank match, ageing).
 
-Same model as ``mirakl_backend.py`` (``mirakl.backend``).
-
-A cycle is *ready* when the signed amounts of its lines, PAYMENT excepted, add
-up to what Mirakl transferred (SBC11 ``amount_transferred_to_seller``), to
-the penny, and agree with the PAYMENT line and the automatic invoice's
-``summary.amount_transferred`` when they are there, and every line's type has
-a booking rule on the shop (``mirakl.transaction.map``). Otherwise it is
-*held* with a sync issue giving both figures: a missing page or an unmapped
-type is never guessed around.
+Same model as ``core/mirakl_backend.py`` (``mirakl.backend``).
 """
 
-import base64
-import json
 import logging
-from collections import defaultdict
 from datetime import timedelta
-from decimal import Decimal
 
 from odoo import _, api, fields, models
 
 from ...lib import mappers
-from .mirakl_billing_cycle import PAYMENT_TYPE, _json
-from .mirakl_transaction_map import COMMISSION, DEFAULT_MAP
+from .mirakl_billing_cycle import _json, _money
 
 _logger = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 # Cycles are read again this long before the last run (late pay-out updates).
 PAYOUT_OVERLAP_DAYS = 2
 # Ids per SBC11 ``id`` filter (Mirakl's list limit).
 MAX_IDS = 100
-
-
-def _money(value):
-    return mappers.money(value).quantize(CENT)
 
 
 class MiraklBackend(models.Model):
@@ -126,8 +110,41 @@ class MiraklBackend(models.Model):
     # === BUSINESS METHODS === #
 
     def _mirakl_import_payouts(self):
+        """The payout run of this shop: the cycles checked by an earlier run
+        but not booked yet (finance settings were incomplete, or Odoo refused
+        the entry) are booked first, as the run itself only reads the cycles
+        that are not ready yet; then the new and unsettled cycles are read
+        (``_mirakl_read_payouts``); then the payouts in transit are matched
+        with the bank and those left too long are issues.
+
+        :return: ``{"ok", "message", "cycles", "ready", "held", "lines"}``
+        """
+        self.ensure_one()
+        waiting = (
+            self.env["mirakl.billing.cycle"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", self.id),
+                    ("state", "=", "ready"),
+                    ("move_id", "=", False),
+                ]
+            )
+        )
+        for cycle in waiting:
+            cycle._mirakl_check()
+        result = self._mirakl_read_payouts()
+        in_transit = self._mirakl_cycles_in_transit()
+        matched = in_transit.filtered(
+            lambda c: c.pay_out_state == "PAID"
+        )._mirakl_match_bank()
+        self._mirakl_check_ageing(in_transit - matched)
+        return result
+
+    def _mirakl_read_payouts(self):
         """Read the cycles created since the last run (and those still
-        unsettled), then the lines and documents of every cycle not ready yet.
+        unsettled), then the lines and documents of every cycle not ready yet
+        (each checked, and booked when it passes).
 
         :return: ``{"ok", "message", "cycles", "ready", "held", "lines"}``
         """
@@ -240,7 +257,7 @@ class MiraklBackend(models.Model):
         check them. Returns the number of new lines."""
         self.ensure_one()
         new_lines = 0
-        for cycle in cycles:
+        for cycle in cycles.with_env(self.env):
             mirakl_id = cycle.mirakl_id
             ok, lines = self._mirakl_call(
                 "TL02",
@@ -254,7 +271,7 @@ class MiraklBackend(models.Model):
             )
             if not ok:
                 continue
-            new_lines += self._mirakl_store_lines(cycle, lines)
+            new_lines += cycle._mirakl_store_lines(lines)
             ok, documents = self._mirakl_call(
                 "IV01",
                 lambda client, mirakl_id=mirakl_id: list(
@@ -266,401 +283,113 @@ class MiraklBackend(models.Model):
             )
             if not ok:
                 continue
-            self._mirakl_store_documents(cycle, documents)
-            self._mirakl_check_cycle(cycle)
+            cycle._mirakl_store_documents(documents)
+            cycle._mirakl_check()
             self._mirakl_commit()
         return new_lines
-
-    def _mirakl_store_lines(self, cycle, raws):
-        """Insert new TL02 lines; a stored line whose amount changed is a
-        drift issue (and is updated). Returns the number of new lines."""
-        Line = self.env["mirakl.transaction.line"].sudo()
-        Line.flush_model()
-        ids = [raw.get("id") for raw in raws]
-        self.env.cr.execute(
-            """
-            SELECT mirakl_id, id, amount, payment_state, mirakl_cycle_id
-              FROM mirakl_transaction_line
-             WHERE backend_id = %s AND mirakl_id = ANY(%s)
-            """,
-            (self.id, ids),
-        )
-        existing = {row[0]: row[1:] for row in self.env.cr.fetchall()}
-        order_ids = {
-            ((raw.get("entities") or {}).get("order") or {}).get("id") for raw in raws
-        }
-        sales = {
-            sale.mirakl_order_id: sale.id
-            for sale in self.env["sale.order"]
-            .sudo()
-            .search(
-                [
-                    ("mirakl_backend_id", "=", self.id),
-                    ("mirakl_order_id", "in", [oid for oid in order_ids if oid]),
-                ]
-            )
-        }
-        currencies = {
-            None: cycle.currency_id.id,
-            cycle.currency_id.name: cycle.currency_id.id,
-        }
-
-        def currency_id(code):
-            # One lookup per currency, not per line.
-            if code not in currencies:
-                currencies[code] = self._mirakl_currency(code).id
-            return currencies[code]
-
-        new_vals = []
-        changed = []
-        seen = set()
-        for raw in raws:
-            if not raw.get("id") or raw["id"] in seen:
-                continue  # overlapping pages: the line is stored once
-            seen.add(raw["id"])
-            entities = raw.get("entities") or {}
-            tax = entities.get("order_tax") or entities.get("shop_tax") or {}
-            order_id = (entities.get("order") or {}).get("id")
-            amount = _money(raw.get("amount"))
-            vals = {
-                "cycle_id": cycle.id,
-                "mirakl_cycle_id": raw.get("seller_billing_cycle_id")
-                or cycle.mirakl_id,
-                "transaction_type": raw.get("type"),
-                "currency_id": currency_id(raw.get("currency_iso_code")),
-                "amount": float(amount),
-                "payment_state": raw.get("payment_state") or False,
-                "date_created": mappers.parse_datetime(raw.get("date_created")),
-                "last_updated": mappers.parse_datetime(raw.get("last_updated")),
-                "transaction_date": mappers.parse_datetime(raw.get("transaction_date")),
-                "mirakl_order_id": order_id or False,
-                "mirakl_order_line_id": (entities.get("order_line") or {}).get("id")
-                or False,
-                "mirakl_refund_id": (entities.get("refund") or {}).get("id") or False,
-                "sale_order_id": sales.get(order_id, False),
-                "accounting_document_id": raw.get("accounting_document_id") or False,
-                "accounting_document_number": raw.get("accounting_document_number")
-                or False,
-                "tax_code": tax.get("code") or False,
-                "tax_rate": float(mappers.money(tax.get("rate"))),
-                "raw_json": _json(raw),
-            }
-            known = existing.get(raw.get("id"))
-            if known is None:
-                new_vals.append(dict(vals, backend_id=self.id, mirakl_id=raw["id"]))
-                continue
-            line_id, stored_amount, state, cycle_ref = known
-            if _money(stored_amount) != amount:
-                changed.append((raw["id"], _money(stored_amount), amount))
-                Line.browse(line_id).write(vals)
-            elif (state, cycle_ref) != (vals["payment_state"], vals["mirakl_cycle_id"]):
-                Line.browse(line_id).write(vals)
-        for start in range(0, len(new_vals), 1000):
-            Line.create(new_vals[start : start + 1000])
-        Issue = self.env["mirakl.sync.issue"]
-        for mirakl_id, before, after in changed[:50]:
-            Issue._mirakl_record(
-                self,
-                "TL02",
-                _(
-                    "Transaction line %(line)s of cycle %(cycle)s changed amount "
-                    "after it was stored: %(before)s, now %(after)s.",
-                    line=mirakl_id,
-                    cycle=cycle.name,
-                    before=before,
-                    after=after,
-                ),
-                category="drift",
-                record=cycle,
-                mirakl_ref=mirakl_id,
-            )
-        return len(new_vals)
-
-    def _mirakl_store_documents(self, cycle, raws):
-        """Create or update the IV01 documents; fetch each file once (IV02)."""
-        Document = self.env["mirakl.accounting.document"].sudo()
-        for raw in raws:
-            mirakl_id = str(raw.get("id"))
-            taxes = sum(
-                (_money(tax.get("amount")) for tax in raw.get("total_taxes") or ()),
-                Decimal(0),
-            )
-            vals = {
-                "invoice_number": str(raw["invoice_id"])
-                if raw.get("invoice_id") is not None
-                else False,
-                "document_type": raw.get("type") or False,
-                "mirakl_state": raw.get("state") or False,
-                "cycle_id": cycle.id,
-                "mirakl_cycle_id": raw.get("seller_billing_cycle_id")
-                or cycle.mirakl_id,
-                "date_created": mappers.parse_datetime(raw.get("date_created")),
-                "issue_date": mappers.parse_datetime(raw.get("issue_date")),
-                "currency_id": self._mirakl_currency(raw.get("currency_iso_code")).id,
-                "total_excl_taxes": float(_money(raw.get("total_amount_excl_taxes"))),
-                "total_incl_taxes": float(_money(raw.get("total_amount_incl_taxes"))),
-                "total_taxes": float(taxes),
-                "raw_json": _json(raw),
-            }
-            document = Document.search(
-                [("backend_id", "=", self.id), ("mirakl_id", "=", mirakl_id)], limit=1
-            )
-            if document:
-                document.write(vals)
-            else:
-                document = Document.create(
-                    dict(vals, backend_id=self.id, mirakl_id=mirakl_id)
-                )
-            if not document.file:
-                self._mirakl_fetch_document_file(document)
-
-    def _mirakl_fetch_document_file(self, document):
-        """IV02: the document's file (a PDF as far as is known). True when
-        stored; a failure is a sync issue on the document (Retry fetches it)."""
-        mirakl_id = document.mirakl_id
-        ok, content = self._mirakl_call(
-            "IV02",
-            lambda client: client.download_accounting_document(mirakl_id),
-            record=document,
-        )
-        if not ok:
-            return False
-        extension = "pdf" if content[:5] == b"%PDF-" else "bin"
-        document.write(
-            {
-                "file": base64.b64encode(content),
-                "file_name": "%s.%s"
-                % (document.invoice_number or mirakl_id, extension),
-            }
-        )
-        return True
-
-    def _mirakl_check_cycle(self, cycle):
-        """Hold the cycle unless its figures agree; file or close its issues."""
-        self.env["mirakl.transaction.line"].flush_model()
-        self.env.cr.execute(
-            """
-            SELECT transaction_type, SUM(amount), COUNT(*)
-              FROM mirakl_transaction_line
-             WHERE cycle_id = %s
-             GROUP BY transaction_type
-            """,
-            (cycle.id,),
-        )
-        totals = {
-            kind: (Decimal(str(total)).quantize(CENT), count)
-            for kind, total, count in self.env.cr.fetchall()
-        }
-        mapping = self._mirakl_transaction_map()
-        not_booked = {PAYMENT_TYPE} | {
-            kind for kind, row in mapping.items() if row.booking == "payment"
-        }
-        transferred = Decimal(str(cycle.amount_transferred)).quantize(CENT)
-        lines_total = sum(
-            (
-                total
-                for kind, (total, _count) in totals.items()
-                if kind not in not_booked
-            ),
-            Decimal(0),
-        )
-        problems = {}
-        if lines_total != transferred:
-            problems["identity"] = (
-                "drift",
-                _(
-                    "The cycle's transaction lines (PAYMENT excepted) add up to "
-                    "%(lines)s but Mirakl transferred %(transferred)s (difference "
-                    "%(difference)s): a page of lines may be missing. Nothing is "
-                    "booked until they agree.",
-                    lines=lines_total,
-                    transferred=transferred,
-                    difference=lines_total - transferred,
-                ),
-            )
-        if PAYMENT_TYPE in totals and -totals[PAYMENT_TYPE][0] != transferred:
-            problems["payment"] = (
-                "drift",
-                _(
-                    "The PAYMENT line says %(payment)s was paid out, the cycle "
-                    "%(transferred)s.",
-                    payment=-totals[PAYMENT_TYPE][0],
-                    transferred=transferred,
-                ),
-            )
-        for document in cycle.document_ids.filtered(
-            lambda d: d.document_type == "AUTO_INVOICE"
-        ):
-            summary = json.loads(document.raw_json or "{}").get("summary") or {}
-            if "amount_transferred" in summary:
-                amount = _money(summary["amount_transferred"])
-                if amount != transferred:
-                    problems["document"] = (
-                        "drift",
-                        _(
-                            "Accounting document %(document)s says %(amount)s was "
-                            "transferred, the cycle %(transferred)s.",
-                            document=document.name,
-                            amount=amount,
-                            transferred=transferred,
-                        ),
-                    )
-        problems.update(self._mirakl_check_documents(cycle, mapping))
-        unknown = sorted(kind for kind in totals if kind not in mapping)
-        if unknown:
-            problems["types"] = (
-                "mapping",
-                _(
-                    "Transaction types with no booking rule on this shop: "
-                    "%(types)s (%(count)s lines). The cycle is held: nothing is "
-                    "guessed. %(fix)s",
-                    types=", ".join(unknown),
-                    count=sum(totals[kind][1] for kind in unknown),
-                    fix=_(
-                        "Add them under Transaction types on the shop's Finance "
-                        "tab, then press Check again."
-                    )
-                    if mapping
-                    else _(
-                        "The shop has no rules yet: press Set up accounts on its "
-                        "Finance tab (or add them under Transaction types), then "
-                        "Check again."
-                    ),
-                ),
-            )
-        Issue = self.env["mirakl.sync.issue"]
-        for key in ("identity", "payment", "document", "types", "vat", "totals"):
-            if key in problems:
-                category, message = problems[key]
-                Issue._mirakl_record(
-                    self,
-                    "PAYOUT",
-                    message,
-                    category=category,
-                    record=cycle,
-                    mirakl_ref=key,
-                )
-            else:
-                Issue._mirakl_resolve(self, "PAYOUT", record=cycle, mirakl_ref=key)
-        commission, fees = self._mirakl_charges(totals, mapping)
-        cycle.write(
-            {
-                "state": "held" if problems else "ready",
-                "lines_total": float(lines_total),
-                "commission_amount": float(commission),
-                "fee_amount": float(fees),
-                "check_message": "\n".join(m for _c, m in problems.values()) or False,
-            }
-        )
-        return not problems
-
-    @api.model
-    def _mirakl_charges(self, totals, mapping):
-        """(commission, other operator fees) of a cycle's ``{type: (signed
-        total, count)}``, as positive costs. Commission is what the default
-        rules book on the commission account; fees, every other operator
-        charge (by the default rules, else by the shop's own)."""
-        commission = fees = Decimal(0)
-        for kind, (total, _count) in totals.items():
-            booking, role = DEFAULT_MAP.get(kind, (None, None))
-            if booking is None and kind in mapping:
-                booking = mapping[kind].booking
-            if role == COMMISSION:
-                commission -= total
-            elif booking in ("charge", "charge_vat"):
-                fees -= total
-        return commission, fees
 
     def _mirakl_transaction_map(self):
         """The shop's booking rules: {TL02 type: mirakl.transaction.map}."""
         self.ensure_one()
         return {row.transaction_type: row for row in self.sudo().transaction_map_ids}
 
-    def _mirakl_check_documents(self, cycle, mapping):
-        """Each operator document against the transaction lines that carry its
-        number: its VAT against their VAT lines, and its total (VAT
-        included) against their sum, both within the shop's tolerance."""
-        kinds = {
-            kind: row.booking
-            for kind, row in mapping.items()
-            if row.booking in ("charge", "charge_vat")
-        }
-        tolerance = Decimal(str(self.payout_vat_tolerance)).quantize(CENT)
-        vat_by_number = defaultdict(Decimal)
-        gross_by_number = defaultdict(Decimal)
-        for line in cycle.line_ids:
-            booking = kinds.get(line.transaction_type)
-            number = line.accounting_document_number
-            if booking and number:
-                gross_by_number[number] += _money(line.amount)
-                if booking == "charge_vat":
-                    vat_by_number[number] += _money(line.amount)
-        gaps = {"vat": [], "totals": []}
-        tolerated = []
-        for document in cycle.document_ids.filtered("invoice_number"):
-            number = document.invoice_number
-            for key, label, on_document, on_lines in (
-                ("vat", _("VAT"), document.total_taxes, vat_by_number[number]),
-                (
-                    "totals",
-                    _("total"),
-                    document.total_incl_taxes,
-                    gross_by_number[number],
-                ),
-            ):
-                on_document, on_lines = abs(_money(on_document)), abs(on_lines)
-                if on_document != on_lines and abs(on_document - on_lines) <= tolerance:
-                    tolerated.append(
-                        _(
-                            "%(document)s: %(what)s %(on_document)s, its lines "
-                            "%(on_lines)s (difference %(gap)s, within the "
-                            "tolerance of %(tolerance)s)",
-                            document=document.name,
-                            what=label,
-                            on_document=on_document,
-                            on_lines=on_lines,
-                            gap=on_document - on_lines,
-                            tolerance=tolerance,
-                        )
-                    )
-                if abs(on_document - on_lines) > tolerance:
-                    gaps[key].append(
-                        _(
-                            "%(document)s: %(what)s %(on_document)s, its lines "
-                            "%(on_lines)s",
-                            document=document.name,
-                            what=label,
-                            on_document=on_document,
-                            on_lines=on_lines,
-                        )
-                    )
-        cycle._mirakl_note_tolerated_gaps(tolerated)
-        problems = {}
-        if gaps["vat"]:
-            problems["vat"] = (
-                "drift",
-                _(
-                    "Operator documents whose VAT differs from their transaction "
-                    "lines by more than %(tolerance)s: %(gaps)s. The fees' input "
-                    "VAT must be the document's: nothing is booked until they "
-                    "agree (or the tolerance is raised).",
-                    tolerance=tolerance,
-                    gaps="; ".join(gaps["vat"]),
-                ),
+    # === BUSINESS METHODS: payouts in transit === #
+
+    def _mirakl_cycles_in_transit(self):
+        """Booked cycles whose payout is still on the in-transit account: one
+        query, whatever the number of cycles booked so far."""
+        return self._mirakl_transit_lines().move_id.mirakl_cycle_id
+
+    def _mirakl_transit_lines(self):
+        """Posted, unreconciled lines of these shops' settlement entries on
+        their shop's Payouts in transit account: one query for every shop."""
+        accounts = self.sudo().transit_account_id
+        if not accounts:
+            return self.env["account.move.line"]
+        lines = (
+            self.env["account.move.line"]
+            .sudo()
+            .search(
+                [
+                    ("account_id", "in", accounts.ids),
+                    ("parent_state", "=", "posted"),
+                    ("reconciled", "=", False),
+                    ("move_id.mirakl_cycle_id.backend_id", "in", self.ids),
+                ]
             )
-        if gaps["totals"]:
-            problems["totals"] = (
-                "drift",
-                _(
-                    "Operator documents whose total differs from the sum of their "
-                    "transaction lines by more than %(tolerance)s: %(gaps)s. A "
-                    "line may be missing or belong to another document: nothing "
-                    "is booked until they agree.",
-                    tolerance=tolerance,
-                    gaps="; ".join(gaps["totals"]),
-                ),
+        )
+        return lines.filtered(
+            lambda line: (
+                line.account_id
+                == line.move_id.mirakl_cycle_id.backend_id.transit_account_id
             )
-        return problems
+        )
+
+    def _mirakl_check_ageing(self, in_transit):
+        """Refunds without credit note, and payouts still ``in_transit``, after
+        the shop's alert delay: one drift issue each."""
+        limit = fields.Datetime.now() - timedelta(days=self.finance_alert_days)
+        Issue = self.env["mirakl.sync.issue"]
+        refunds = (
+            self.env["mirakl.refund"]
+            .sudo()
+            .search(
+                [
+                    ("backend_id", "=", self.id),
+                    ("credit_note_id", "=", False),
+                    ("state", "=", mappers.REFUNDED),
+                    ("transaction_date", "<=", limit),
+                ]
+            )
+        )
+        for refund in refunds:
+            Issue._mirakl_record(
+                self,
+                "REFUND",
+                _(
+                    "Mirakl refund %(refund)s of %(order)s was refunded on "
+                    "%(date)s and still has no credit note.",
+                    refund=refund.mirakl_refund_id,
+                    order=refund.sale_order_id.name,
+                    date=refund.transaction_date,
+                ),
+                category="drift",
+                record=refund.sale_order_id,
+                mirakl_ref="ageing:%s" % refund.mirakl_refund_id,
+                bump=False,
+            )
+        for cycle in in_transit:
+            moment = cycle.pay_out_date or cycle.date_created
+            if moment and moment <= limit:
+                Issue._mirakl_record(
+                    self,
+                    "PAYOUT",
+                    _(
+                        "Payout %(payout)s of %(amount)s (%(state)s on %(date)s) "
+                        "is not matched with a bank line after %(days)s days.",
+                        payout=cycle.name,
+                        amount="%.2f" % cycle._mirakl_transit_line().balance,
+                        state=cycle.pay_out_state,
+                        date=moment,
+                        days=self.finance_alert_days,
+                    ),
+                    category="drift",
+                    record=cycle,
+                    mirakl_ref="not banked",
+                    bump=False,
+                )
+        Issue.sudo().search(
+            [
+                ("backend_id", "=", self.id),
+                ("operation", "=", "PAYOUT"),
+                ("mirakl_ref", "=", "not banked"),
+                ("state", "=", "open"),
+                ("res_model", "=", "mirakl.billing.cycle"),
+                ("res_id", "not in", in_transit.ids),
+            ]
+        )._mirakl_close(_("Matched with its bank line"))
+
+    # === RETRY === #
 
     def _mirakl_retry_issue(self, issue):
         if issue.operation in ("SBC11", "TL02", "IV01", "IV02", "PAYOUT"):

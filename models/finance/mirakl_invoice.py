@@ -20,44 +20,6 @@ from odoo.tools import float_compare
 _logger = logging.getLogger(__name__)
 
 
-class MiraklBackend(models.Model):
-    _inherit = "mirakl.backend"
-
-    invoice_policy = fields.Selection(
-        [
-            ("shipped", "When the order ships (delivery done)"),
-            ("debited", "When Mirakl reports the customer debited"),
-            ("none", "Not by the connector"),
-        ],
-        string="Invoice Mirakl orders",
-        default="shipped",
-        required=True,
-        tracking=True,
-        help="The tax point decides: for goods the basic tax point is the "
-        "delivery; ask your accountant whether the customer's payment to the "
-        "marketplace makes an earlier one.",
-    )
-    receivable_account_id = fields.Many2one(
-        "account.account",
-        string="Marketplace receivable",
-        check_company=True,
-        domain="[('account_type', '=', 'asset_receivable')]",
-        help="Receivable of this shop's customer invoices: what the marketplace "
-        "owes for orders it collected. Empty: the customers' usual receivable.",
-    )
-
-    def _mirakl_post_customer_moves(self, moves):
-        """Post this shop's customer invoices or credit notes, their
-        receivable on the shop's marketplace receivable when one is set."""
-        self.ensure_one()
-        moves.mirakl_backend_id = self
-        if self.receivable_account_id:
-            moves.line_ids.filtered(
-                lambda line: line.display_type == "payment_term"
-            ).account_id = self.receivable_account_id
-        moves.action_post()
-
-
 class AccountMove(models.Model):
     _inherit = "account.move"
 
@@ -71,6 +33,18 @@ class AccountMove(models.Model):
         help="The shop of the Mirakl order this customer invoice or credit "
         "note is for.",
     )
+
+    def _mirakl_post_for_shop(self, backend):
+        """Post these customer invoices or credit notes of ``backend``'s
+        orders, their receivable on the shop's marketplace receivable when
+        one is set."""
+        backend.ensure_one()
+        self.mirakl_backend_id = backend
+        if backend.receivable_account_id:
+            self.line_ids.filtered(
+                lambda line: line.display_type == "payment_term"
+            ).account_id = backend.receivable_account_id
+        self.action_post()
 
 
 class SaleOrder(models.Model):
@@ -141,7 +115,7 @@ class SaleOrder(models.Model):
         sale = self.sudo()
         backend = sale.mirakl_backend_id
         invoices = sale._create_invoices(final=True)
-        backend._mirakl_post_customer_moves(invoices)
+        invoices._mirakl_post_for_shop(backend)
         sale._mirakl_check_invoice_taxes()
         Issue = self.env["mirakl.sync.issue"]
         total = sum(invoices.mapped("amount_total"))

@@ -294,7 +294,7 @@ class SaleOrder(models.Model):
                     "invoice_line_ids": [Command.create(vals) for vals in lines],
                 }
             )
-            backend._mirakl_post_customer_moves(credit_note)
+            credit_note._mirakl_post_for_shop(backend)
         refund.credit_note_id = credit_note
         self._mirakl_check_credit_note(refund, credit_note)
         _logger.info(

@@ -185,6 +185,13 @@ class MiraklBackend(models.Model):
         )
 
     def _mirakl_export_offers_locked(self, full, offer_ids, force):
+        """The offer send under the shop's stock and offer lock: the offers
+        whose data changed (all with ``full``, the given ones with
+        ``offer_ids``) in OF24 batches, then the deletions.
+
+        Longer than 80 lines: the batching loop shares its counters, batch
+        and currency problems with the deletions and the summary.
+        """
         # Products created meanwhile need no second export: this one sends them.
         self.with_context(mirakl_offer_export=True)._mirakl_check_imports()
         self._mirakl_check_skus()
@@ -385,7 +392,11 @@ class MiraklBackend(models.Model):
 
     def _mirakl_check_drift(self):
         """Compare each offer's quantity on Mirakl (OF21) with what Odoo would
-        push now; store it on the offers and file one drift issue per shop."""
+        push now; store it on the offers and file one drift issue per shop.
+
+        Longer than 80 lines: the paging over Mirakl's offers, the bulk
+        write and the shop's issue share the run's counters.
+        """
         self.ensure_one()
         self._mirakl_check_imports()
 

@@ -21,24 +21,17 @@ and a lost file is sent again at the next run.
 import logging
 import math
 from collections import namedtuple
-from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from ...lib.offers import build_stock_file, parse_error_report
-from .mirakl_offer_import import FINISHED_STATUSES
+from ...lib.offers import build_stock_file
+from .mirakl_offer_import import MAX_OFFER_ISSUES
 
 _logger = logging.getLogger(__name__)
 
 # Advisory lock class of the per-shop stock and offer lock ("MIRS").
 STOCK_LOCK_CLASS = 0x4D495253
 CHUNK_SIZE = 5000
-# Per-offer sync issues filed for one import at most; the rest is summed up in
-# one issue on the import (every offer still shows its own error).
-MAX_OFFER_ISSUES = 100
-# An import Mirakl still reports nothing final about after this long is given
-# up: its lines are sent again by the next push.
-IMPORT_GIVE_UP_HOURS = 24
 
 StockRow = namedtuple(
     "StockRow",
@@ -207,15 +200,6 @@ class MiraklBackend(models.Model):
             "domain": [("backend_id", "=", self.id)],
         }
 
-    def _mirakl_result_notification(self, title, results):
-        ok = all(result["ok"] for result in results)
-        return self._mirakl_notification(
-            title,
-            "\n".join(result["message"] for result in results),
-            "success" if ok else "danger",
-            sticky=not ok,
-        )
-
     # === CRON METHODS === #
 
     @api.model
@@ -345,6 +329,9 @@ class MiraklBackend(models.Model):
         offer's SKU is missing or shared. ``held``: the shop sends products
         and Mirakl has not created this offer's product yet (see
         ``mirakl_backend_catalogue``): neither its stock nor its offer goes.
+
+        Longer than 80 lines: the keyset loop holds the chunk's three queries
+        and the quantity rule together, on the hot path of every push.
         """
         self.ensure_one()
         self._mirakl_flush_stock_data()
@@ -558,19 +545,17 @@ class MiraklBackend(models.Model):
 
     def _mirakl_stock_locked(self, run, *args):
         """``run(*args)`` under the shop's stock and offer lock: one stock
-        push or offer export per shop at a time."""
-        self.ensure_one()
-        with self._mirakl_session_lock(STOCK_LOCK_CLASS) as locked:
-            if locked:
-                return run(*args)
-        return {
-            "ok": False,
-            "message": _(
+        push, offer send or product send per shop at a time."""
+        return self._mirakl_locked_run(
+            STOCK_LOCK_CLASS,
+            _(
                 "%(shop)s: another stock or offer run is in progress; try again "
                 "in a moment.",
                 shop=self.name,
             ),
-        }
+            run,
+            *args,
+        )
 
     def _mirakl_push_stock(self, full=False, offer_ids=None, force=False):
         """Push quantities with STO01: changed ones, all (``full``), or the
@@ -694,253 +679,16 @@ class MiraklBackend(models.Model):
     # === BUSINESS METHODS: import follow-up === #
 
     def _mirakl_check_imports(self, import_ids=None):
-        """Ask Mirakl about this shop's unfinished imports (STO02/OF02) and
-        apply the finished ones: accepted quantities and offers, and each
-        error-report line as the offer's error and a sync issue."""
+        """Ask Mirakl about this shop's unfinished imports (STO02/OF02/P42)
+        and apply the finished ones (each import's own ``_mirakl_check``):
+        accepted quantities, offers and products, and each error-report line
+        as the offer's error and a sync issue."""
         self.ensure_one()
         domain = [("backend_id", "=", self.id), ("state", "=", "sent")]
         if import_ids is not None:
             domain.append(("id", "in", import_ids))
         for record in self.env["mirakl.offer.import"].sudo().search(domain, order="id"):
-            self._mirakl_check_import(record)
-
-    def _mirakl_check_import(self, record):
-        stock = record.kind == "stock"
-        status_op, report_op = ("STO02", "STO03") if stock else ("OF02", "OF03")
-        import_id = record.mirakl_import_id
-        ok, status = self._mirakl_call(
-            status_op,
-            lambda client: (
-                client.get_stock_import(import_id)
-                if stock
-                else client.get_offer_import(import_id)
-            ),
-            record=record,
-        )
-        if not ok:
-            if record.sent_date < fields.Datetime.now() - timedelta(
-                hours=IMPORT_GIVE_UP_HOURS
-            ):
-                self._mirakl_give_up_import(record, self._mirakl_explain(status))
-            return False
-        mirakl_status = status.get("status")
-        vals = {
-            "checked_date": fields.Datetime.now(),
-            "mirakl_status": mirakl_status,
-            "reason_status": status.get("reason_status") or False,
-            "lines_in_success": status.get("lines_in_success") or 0,
-            "lines_in_error": status.get("lines_in_error") or 0,
-        }
-        if mirakl_status not in FINISHED_STATUSES:
-            record.write(vals)
-            return True
-        report = []
-        if status.get("has_error_report"):
-            ok, text = self._mirakl_call(
-                report_op,
-                lambda client: (
-                    client.get_stock_import_error_report(import_id)
-                    if stock
-                    else client.get_offer_import_error_report(import_id)
-                ),
-                record=record,
-            )
-            if not ok:
-                record.write(vals)
-                return False
-            report = parse_error_report(text)
-            vals["error_report"] = record._mirakl_encode(text)
-            vals["error_report_name"] = "errors-%s.csv" % import_id
-        errors = self._mirakl_report_errors(record, report)
-        if mirakl_status == "FAILED":
-            reason = status.get("reason_status") or _(
-                "Mirakl reports the import failed."
-            )
-            for offer_id in record._mirakl_offer_ids():
-                errors.setdefault(offer_id, reason)
-        self._mirakl_apply_import(record, errors)
-        vals.update(
-            state="failed"
-            if mirakl_status == "FAILED"
-            else "error"
-            if errors
-            else "done",
-            finished_date=fields.Datetime.now(),
-        )
-        record.write(vals)
-        self._mirakl_commit()
-        return True
-
-    def _mirakl_give_up_import(self, record, reason):
-        """An import Mirakl has not reported on for too long: its lines count
-        as rejected, so the next incremental push sends them again."""
-        message = _(
-            "Mirakl gave no final status for %(name)s within %(hours)s hours "
-            "(%(reason)s); its lines will be sent again.",
-            name=record.name,
-            hours=IMPORT_GIVE_UP_HOURS,
-            reason=reason,
-        )
-        offer_ids = record._mirakl_offer_ids()
-        self._mirakl_apply_import(record, dict.fromkeys(offer_ids, message), file=False)
-        # No quantity is -1: the next incremental push sends these lines again.
-        self.env.cr.execute(
-            "UPDATE mirakl_offer SET pending_quantity = -1 "
-            "WHERE id = ANY(%s) AND push_state = 'error' AND push_error = %s",
-            (offer_ids, message),
-        )
-        self.env["mirakl.offer"].invalidate_model(["pending_quantity"])
-        record.write(
-            {
-                "state": "failed",
-                "reason_status": message,
-                "finished_date": fields.Datetime.now(),
-            }
-        )
-
-    def _mirakl_report_errors(self, record, report):
-        """{offer id: message} of an import's error-report lines.
-
-        Stock reports are matched on the SKU; offer reports on ``error-line``
-        (the offer's position in the call), then on the SKU.
-        """
-        offer_ids = record._mirakl_offer_ids()
-        Offer = self.env["mirakl.offer"].sudo()
-        skus = {offer.shop_sku: offer.id for offer in Offer.browse(offer_ids).exists()}
-        errors = {}
-        unmatched = []
-        for line in report:
-            offer_id = None
-            if record.kind == "offer" and line.line and 0 < line.line <= len(offer_ids):
-                offer_id = offer_ids[line.line - 1]
-            if offer_id is None and line.sku:
-                offer_id = skus.get(line.sku)
-            if offer_id is None:
-                unmatched.append(line)
-                continue
-            errors[offer_id] = (
-                "%s; %s" % (errors[offer_id], line.message)
-                if offer_id in errors
-                else line.message
-            )
-        if unmatched:
-            self.env["mirakl.sync.issue"]._mirakl_record(
-                self,
-                "STO03" if record.kind == "stock" else "OF03",
-                _(
-                    "%(count)s error-report lines of %(name)s name no offer that "
-                    "was sent: %(lines)s",
-                    count=len(unmatched),
-                    name=record.name,
-                    lines="; ".join(
-                        "%s: %s" % (line.sku or line.line, line.message)
-                        for line in unmatched[:20]
-                    ),
-                ),
-                category="protocol",
-                record=record,
-            )
-        return errors
-
-    def _mirakl_apply_import(self, record, errors, file=True):
-        """Store a finished import's outcome on its offers, file and close the
-        offers' sync issues (``file=False``: store only)."""
-        cr = self.env.cr
-        Offer = self.env["mirakl.offer"].sudo()
-        Offer.flush_model()
-        now = fields.Datetime.now()
-        offer_ids = record._mirakl_offer_ids()
-        error_ids = [oid for oid in offer_ids if oid in errors]
-        ok_ids = [oid for oid in offer_ids if oid not in errors]
-        # The quantity this import carried: accepted unless a later import
-        # carries a newer one (then that import decides).
-        cr.execute(
-            """
-            UPDATE mirakl_offer
-               SET push_state = 'done', pushed_quantity = pending_quantity,
-                   pushed_date = %s, push_error = NULL, pending_import_id = NULL
-             WHERE id = ANY(%s) AND pending_import_id = %s
-            """,
-            (now, ok_ids, record.id),
-        )
-        cr.execute(
-            """
-            UPDATE mirakl_offer o
-               SET push_state = 'error', push_error = v.message,
-                   pending_import_id = NULL
-              FROM unnest(%s::int[], %s::text[]) AS v(id, message)
-             WHERE o.id = v.id AND o.pending_import_id = %s
-            """,
-            (error_ids, [errors[oid] for oid in error_ids], record.id),
-        )
-        if record.kind == "offer":
-            cr.execute(
-                """
-                UPDATE mirakl_offer
-                   SET export_state = CASE WHEN active THEN 'done' ELSE 'new' END,
-                       export_digest = CASE WHEN active
-                                       THEN pending_export_digest END,
-                       exported_date = %s, export_error = NULL,
-                       export_import_id = NULL
-                 WHERE id = ANY(%s) AND export_import_id = %s
-                """,
-                (now, ok_ids, record.id),
-            )
-            cr.execute(
-                """
-                UPDATE mirakl_offer o
-                   SET export_state = 'error', export_error = v.message,
-                       export_import_id = NULL
-                  FROM unnest(%s::int[], %s::text[]) AS v(id, message)
-                 WHERE o.id = v.id AND o.export_import_id = %s
-                """,
-                (error_ids, [errors[oid] for oid in error_ids], record.id),
-            )
-        Offer.invalidate_model()
-        if not file:
-            return
-        operation = "STO01" if record.kind == "stock" else "OF24"
-        Issue = self.env["mirakl.sync.issue"].sudo()
-        if ok_ids:
-            Issue.search(
-                [
-                    ("backend_id", "=", self.id),
-                    ("operation", "=", operation),
-                    ("res_model", "=", "mirakl.offer"),
-                    ("res_id", "in", ok_ids),
-                    ("state", "=", "open"),
-                ]
-            )._mirakl_close(_("Accepted by a later import"))
-        for offer in Offer.browse(error_ids[:MAX_OFFER_ISSUES]):
-            Issue._mirakl_record(
-                self,
-                operation,
-                _(
-                    "Mirakl rejected %(what)s of SKU %(sku)s (%(name)s): %(message)s",
-                    what=_("the quantity") if operation == "STO01" else _("the offer"),
-                    sku=offer.shop_sku,
-                    name=record.name,
-                    message=errors[offer.id],
-                ),
-                category="data",
-                record=offer,
-                mirakl_ref=offer.shop_sku,
-            )
-        if len(error_ids) > MAX_OFFER_ISSUES:
-            Issue._mirakl_record(
-                self,
-                operation,
-                _(
-                    "Mirakl rejected %(count)s lines of %(name)s; the first "
-                    "%(shown)s have their own issue, every offer shows its error "
-                    "(filter the offers on 'Rejected').",
-                    count=len(error_ids),
-                    name=record.name,
-                    shown=MAX_OFFER_ISSUES,
-                ),
-                category="data",
-                record=record,
-            )
+            record._mirakl_check()
 
     # === RETRY === #
 

@@ -13,16 +13,18 @@ Exactly once, in three layers:
 2. a transaction advisory lock per Mirakl order taken before looking the order
    up: "import by id" or "resync" running during a cycle wait for it;
 3. the unique constraint (shop, Mirakl order id) on ``sale.order``.
+
+The lock helpers themselves are the core's (``_mirakl_session_lock``,
+``_mirakl_try_xact_lock`` in ``core/mirakl_backend_run.py``); the lock class
+(``LOCK_CLASS``) and the per-order key (``_mirakl_lock_order``) are the
+orders'.
 """
 
 import logging
-import zlib
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg2
-from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -30,6 +32,7 @@ from odoo.exceptions import UserError, ValidationError
 from ... import const
 from ...lib import MiraklDeadlineError, MiraklError, mappers
 from ..core.mirakl_backend import CRASH_REF
+from ..core.mirakl_backend_run import CONFLICTS, ConcurrentImport
 
 _logger = logging.getLogger(__name__)
 
@@ -39,28 +42,6 @@ LOCK_CLASS = 0x4D49524B
 PAGE = 100
 # Reference of an order read without a usable id (it cannot be read again).
 NO_ID_REF = "no order_id: page %(page)s, position %(position)s"
-# Unique constraints that another transaction importing the same order (or
-# customer, or unknown shipping type) breaks; any other is a bad order.
-CONCURRENT_CONSTRAINTS = frozenset(
-    (
-        "sale_order_mirakl_order_unique",
-        "res_partner_mirakl_customer_unique",
-        "mirakl_shipping_type_code_unique",
-    )
-)
-
-
-class ConcurrentImport(Exception):
-    """Another transaction holds this Mirakl order."""
-
-
-# What another transaction working on the same order or customer causes.
-CONFLICTS = (
-    ConcurrentImport,
-    psycopg2.errors.UniqueViolation,
-    psycopg2.errors.SerializationFailure,
-    psycopg2.errors.LockNotAvailable,
-)
 
 
 class MiraklBackend(models.Model):
@@ -294,16 +275,6 @@ class MiraklBackend(models.Model):
         action["context"] = {"create": False}
         return action
 
-    @api.model
-    def _mirakl_per_shop(self, records):
-        """Yield ``(shop, its records)`` for records of several shops (any
-        model with ``backend_id``), both as the operator (see above)."""
-        for backend in records.backend_id._mirakl_as_operator():
-            yield (
-                backend,
-                records.filtered(lambda r, b=backend: r.backend_id.id == b.id).sudo(),
-            )
-
     # === CRON METHODS === #
 
     @api.model
@@ -318,59 +289,12 @@ class MiraklBackend(models.Model):
 
     # === BUSINESS METHODS: the cycle === #
 
-    @contextmanager
-    def _mirakl_session_lock(self, lock_class):
-        """Hold this shop's session-level advisory lock of ``lock_class`` for
-        the block (it outlives the commits a cron makes); yields False, and
-        runs nothing under the lock, when another session holds it."""
-        self.env.cr.execute(
-            "SELECT pg_try_advisory_lock(%s, %s)", (lock_class, self.id)
-        )
-        if not self.env.cr.fetchone()[0]:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            self._mirakl_release_session_lock(lock_class)
-
-    def _mirakl_release_session_lock(self, lock_class):
-        """Release a session-level advisory lock, even after a failed query.
-
-        Connections go back to a pool: a lock left behind would block the
-        shop until the connection closes. A transaction broken by an error is
-        rolled back first (it could not be committed anyway).
-        """
-        cr = self.env.cr
-        if cr._cnx.get_transaction_status() == TRANSACTION_STATUS_INERROR:
-            cr.rollback()
-        cr.execute("SELECT pg_advisory_unlock(%s, %s)", (lock_class, self.id))
-
     def _mirakl_lock_order(self, order_id):
         """Claim this Mirakl order for the current transaction.
 
         False when another transaction holds it: that one stores the order.
         """
         return self._mirakl_try_xact_lock("order", order_id)
-
-    def _mirakl_try_xact_lock(self, kind, key):
-        """Transaction-level try-lock on (shop, kind, key)."""
-        self.env.cr.execute(
-            "SELECT pg_try_advisory_xact_lock(%s, %s)",
-            (self.id, zlib.crc32(("%s:%s" % (kind, key)).encode()) - 2**31),
-        )
-        return self.env.cr.fetchone()[0]
-
-    def _mirakl_committed_since(self, query, params):
-        """Whether ``query`` finds a row committed after this transaction began.
-
-        Odoo's transactions read one snapshot (REPEATABLE READ): a row another
-        worker committed since is invisible here, and inserting it again would
-        break a unique constraint. A short fresh cursor sees it.
-        """
-        with self.env.registry.cursor() as cr:
-            cr.execute(query, params)
-            return bool(cr.fetchone())
 
     @api.model
     def _mirakl_new_stats(self):
@@ -540,6 +464,10 @@ class MiraklBackend(models.Model):
 
         ``start`` is the position of the first one in the whole read (an
         order without a usable id is named by its page and position).
+
+        Over 80 lines because the handling of each way one order's unit can
+        fail (another transaction's import, a bad order, a crash) stays next
+        to the savepoint and commit it guards, on the exactly-once path.
         """
         parsed = []
         Issue = self.env["mirakl.sync.issue"]
@@ -625,36 +553,6 @@ class MiraklBackend(models.Model):
             "page": index // PAGE + 1,
             "position": index % PAGE + 1,
         }
-
-    def _mirakl_unit(self, work, what):
-        """``work()`` as one unit of work: its own savepoint, committed after
-        it in a scheduled run. Another transaction changing the same rows
-        meanwhile (a warehouse validating, another job) only leaves the unit
-        to the next run. Returns ``(True, result)``, or ``(False, None)``
-        after such a conflict."""
-        try:
-            with self._mirakl_savepoint():
-                result = work()
-        except CONFLICTS as error:
-            if not self._mirakl_concurrent(error):
-                raise
-            _logger.info(
-                "Mirakl shop %s: %s left to the next run (%s)",
-                self.id,
-                what,
-                type(error).__name__,
-            )
-            return False, None
-        self._mirakl_commit()
-        return True, result
-
-    @api.model
-    def _mirakl_concurrent(self, error):
-        """Whether a conflict comes from another transaction working on the
-        same order (retried by the next cycle) rather than from the order."""
-        if isinstance(error, psycopg2.errors.UniqueViolation):
-            return error.diag.constraint_name in CONCURRENT_CONSTRAINTS
-        return True
 
     def _mirakl_record_crash(self, order, error):
         if isinstance(error, psycopg2.Error):

@@ -13,7 +13,7 @@ from odoo import _, fields, models
 
 from ... import const
 from ...lib import mappers
-from .mirakl_backend_order import ConcurrentImport
+from ..core.mirakl_backend_run import ConcurrentImport
 
 
 class MiraklBackend(models.Model):
@@ -22,7 +22,13 @@ class MiraklBackend(models.Model):
     # === BUSINESS METHODS: the cycle, storing an order === #
 
     def _mirakl_store_order(self, order, cache, stock_budget, force, known):
-        """Create or update the Sales Order of one claimed Mirakl order."""
+        """Create or update the Sales Order of one claimed Mirakl order.
+
+        Over 80 lines because the checks that keep the store exactly once
+        (found, committed elsewhere, closed, lost, blocked) and the first
+        actions on the new Sales Order must run in this order, which is
+        easiest to check when read as one sequence.
+        """
         sale = self.env["sale.order"].browse(known[0]) if known else None
         if not sale:
             # Another transaction may have created it since the page was read.
@@ -119,7 +125,13 @@ class MiraklBackend(models.Model):
         return ",".join(outcome)
 
     def _mirakl_update_sale_order(self, sale, order, cache):
-        """Apply what changed on Mirakl to an existing Sales Order."""
+        """Apply what changed on Mirakl to an existing Sales Order.
+
+        Over 80 lines because its steps depend on each other's results (the
+        line changes decide whether quantities, shipping and amounts are
+        redone; the state decides cancellation, acceptance and release last):
+        kept as one sequence so that this order stays visible.
+        """
         if self._mirakl_unknown_state(sale, order):
             return "updated"
         outcome = ["updated"]

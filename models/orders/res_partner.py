@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .mirakl_backend_order import ConcurrentImport
+from ..core.mirakl_backend_run import ConcurrentImport
 
 ADDRESS_FIELDS = ("name", "street", "street2", "city", "zip", "country_id", "phone")
 

@@ -31,8 +31,6 @@ OPERATION = {
     "cancel": "OR29",
     "cancel_lines": "OR30",
 }
-# Order states meaning "Mirakl already knows it shipped".
-SHIPPED_STATES = frozenset(("SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"))
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -468,7 +466,7 @@ class MiraklShipment(models.Model):
         if not ok or not orders:
             return False
         state = orders[0].get("order_state")
-        done = (self.kind == "order" and state in SHIPPED_STATES) or (
+        done = (self.kind == "order" and state in const.SHIPPED_STATES) or (
             self.kind == "cancel" and state == "CANCELED"
         )
         if done:
